@@ -1,6 +1,20 @@
+using Hub.Api.Infrastructure;
+using Hub.Store;
+
 var builder = WebApplication.CreateBuilder(args);
+
+builder.Services.AddHubStore(builder.Configuration);
+builder.Services.AddHubHttp();
+builder.Services.AddHubAuthentication();
+builder.Services.AddHubAgents();
+builder.Services.AddHubBus(builder.Configuration);
+
 var app = builder.Build();
-app.MapGet("/health/live", () => Results.Ok());
+
+app.UseHubHttp();
+app.MapHub();
+app.PrintStartupBanner();
+
 app.Run();
 
 public partial class Program;

@@ -18,6 +18,8 @@ public sealed class HubDatabase : IAsyncDisposable
 {
     private readonly NpgsqlDataSource? _postgres;
     private readonly string? _sqlite;
+    private static readonly TimeSpan SqliteGateTimeout = TimeSpan.FromSeconds(30);
+    private readonly SemaphoreSlim _sqliteGate = new(1, 1);
 
     private HubDatabase(SqlDialect dialect, NpgsqlDataSource? postgres, string? sqlite)
     {
@@ -58,12 +60,59 @@ public sealed class HubDatabase : IAsyncDisposable
             return await _postgres.OpenConnectionAsync(cancellationToken);
         }
 
-        var connection = new SqliteConnection(_sqlite);
-        await connection.OpenAsync(cancellationToken);
-        return connection;
+        // SQLite has one writer. Left to itself, Microsoft.Data.Sqlite answers a busy file by sleeping
+        // a thread and retrying, which on a small machine starves the thread pool that would let the
+        // writer finish. The embedded default is one process, so units of work take turns here instead.
+        // A unit of work that opened a second connection while holding one would wait for itself:
+        // fail loudly instead of hanging.
+        if (!await _sqliteGate.WaitAsync(SqliteGateTimeout, cancellationToken))
+        {
+            throw new TimeoutException($"Waited {SqliteGateTimeout.TotalSeconds} s for the SQLite connection; is one held while opening another?");
+        }
+
+        var connection = new GatedSqliteConnection(_sqlite!, _sqliteGate);
+        try
+        {
+            await connection.OpenAsync(cancellationToken);
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
     }
 
     public ValueTask DisposeAsync() => _postgres?.DisposeAsync() ?? ValueTask.CompletedTask;
+
+    /// <summary>A SQLite connection that gives the gate back when it is closed or disposed.</summary>
+    private sealed class GatedSqliteConnection : SqliteConnection
+    {
+        private SemaphoreSlim? _gate;
+
+        public GatedSqliteConnection(string connectionString, SemaphoreSlim gate)
+            : base(connectionString) => _gate = gate;
+
+        public override void Close()
+        {
+            base.Close();
+            Release();
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            base.Dispose(disposing);
+            Release();
+        }
+
+        private void Release()
+        {
+            if (Interlocked.Exchange(ref _gate, null) is { } gate)
+            {
+                gate.Release();
+            }
+        }
+    }
 }
 
 internal static class SqliteRuntime

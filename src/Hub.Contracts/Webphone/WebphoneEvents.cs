@@ -5,15 +5,15 @@ namespace Hub.Contracts;
 /// <summary>Fields every webphone event carries; concrete events add what their type is about.</summary>
 public abstract record WebphoneEvent : IWebphoneEvent
 {
-    public required Guid EventId { get; init; }
-    public required string TenantId { get; init; }
-    public required string AgentId { get; init; }
+    public Guid EventId { get; init; }
+    public string TenantId { get; init; } = "";
+    public string AgentId { get; init; } = "";
     public string? CallId { get; init; }
-    public required long Seq { get; init; }
-    public required string Type { get; init; }
-    public required DateTimeOffset OccurredAt { get; init; }
-    public required DateTimeOffset ReceivedAt { get; init; }
-    public required JsonElement Payload { get; init; }
+    public long Seq { get; init; }
+    public string Type { get; init; } = "";
+    public DateTimeOffset OccurredAt { get; init; }
+    public DateTimeOffset ReceivedAt { get; init; }
+    public JsonElement Payload { get; init; }
 }
 
 /// <summary><c>registered</c>: the webphone registered with its SIP server and can take calls.</summary>

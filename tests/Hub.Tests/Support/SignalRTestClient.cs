@@ -857,7 +857,16 @@ public sealed class SignalRTestClient : IAsyncDisposable
 }
 
 /// <summary>The server completed an invocation with an error; the message is the server's error string verbatim.</summary>
-public sealed class HubInvocationException(string message) : Exception(message);
+public sealed class HubInvocationException(string message) : Exception(message)
+{
+    private const string Marker = "HubException: ";
+
+    /// <summary>
+    /// The server's <c>HubException</c> message: SignalR sends it as "An unexpected error occurred
+    /// invoking 'X' on the server. HubException: &lt;message&gt;", and the hub's codes start that message.
+    /// </summary>
+    public string? HubMessage => Message.IndexOf(Marker, StringComparison.Ordinal) is var at and >= 0 ? Message[(at + Marker.Length)..] : null;
+}
 
 /// <summary>The server rejected the handshake; the message is the server's error string verbatim.</summary>
 public sealed class SignalRHandshakeException(string message) : Exception(message);

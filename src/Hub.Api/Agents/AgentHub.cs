@@ -1,0 +1,60 @@
+using System.Security.Claims;
+using System.Text.Json;
+using Hub.Api.Auth;
+using Hub.Api.Commands;
+using Hub.Api.Ingest;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.SignalR;
+
+namespace Hub.Api.Agents;
+
+/// <summary>
+/// <c>/hubs/agent</c>: the relay in an agent's CRM page publishes webphone events here and receives
+/// screen-pops and commands. Arguments arrive as raw JSON so that a malformed envelope is answered with
+/// a precise <c>invalid_event:</c> error instead of a binding failure, and the connection stays open.
+/// </summary>
+[Authorize(Policy = HubPolicies.AgentSession)]
+public sealed class AgentHub(EventIngestor ingestor, AgentConnections connections, CommandStore commands) : Hub<IAgentClient>
+{
+    public static string GroupOf(string tenantId, string agentId) => $"agent:{tenantId}:{agentId}";
+
+    public override async Task OnConnectedAsync()
+    {
+        var (tenantId, agentId) = Agent;
+        await Groups.AddToGroupAsync(Context.ConnectionId, GroupOf(tenantId, agentId));
+        await connections.AddAsync(Context, tenantId, agentId, Context.User!.FindFirstValue(HubClaims.SessionId)!);
+    }
+
+    public override Task OnDisconnectedAsync(Exception? exception) => connections.RemoveAsync(Context.ConnectionId);
+
+    /// <summary>
+    /// Who this connection is. SignalR dispatches invocations only after <see cref="OnConnectedAsync"/>
+    /// finished, so its answer also tells the relay the agent is registered for pushes and dials.
+    /// </summary>
+    public HelloResponse Hello()
+    {
+        var (tenantId, agentId) = Agent;
+        return new HelloResponse(tenantId, agentId, Context.ConnectionId);
+    }
+
+    public Task<PublishAck> Publish(JsonElement envelope)
+    {
+        var (tenantId, agentId) = Agent;
+        return ingestor.PublishAsync(tenantId, agentId, envelope, Context.ConnectionAborted);
+    }
+
+    public Task<IReadOnlyList<PublishAck>> PublishBatch(JsonElement envelopes)
+    {
+        var (tenantId, agentId) = Agent;
+        return ingestor.PublishBatchAsync(tenantId, agentId, envelopes, Context.ConnectionAborted);
+    }
+
+    public Task CommandResult(JsonElement result)
+    {
+        var (tenantId, agentId) = Agent;
+        return commands.RecordResultAsync(tenantId, agentId, result, Context.ConnectionAborted);
+    }
+
+    private (string TenantId, string AgentId) Agent =>
+        (Context.User!.FindFirstValue(HubClaims.TenantId)!, Context.User!.FindFirstValue(HubClaims.AgentId)!);
+}

@@ -1,0 +1,41 @@
+namespace Hub.Api.Agents;
+
+/// <summary>Keeps this node's presence rows alive, and removes them on a clean shutdown.</summary>
+internal sealed class NodeHeartbeat(AgentConnections connections, TimeProvider clock, ILogger<NodeHeartbeat> logger) : BackgroundService
+{
+    public override async Task StartAsync(CancellationToken cancellationToken)
+    {
+        // Before the server takes connections, so presence rows always have a live node.
+        await connections.HeartbeatAsync(starting: true, cancellationToken);
+        await base.StartAsync(cancellationToken);
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+        try
+        {
+            await connections.LeaveAsync(cancellationToken);
+        }
+        catch (Exception exception)
+        {
+            logger.LogWarning(exception, "Could not remove this node's presence; it expires by itself");
+        }
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(AgentConnections.HeartbeatInterval, clock);
+        while (await timer.WaitForNextTickAsync(stoppingToken))
+        {
+            try
+            {
+                await connections.HeartbeatAsync(starting: false, stoppingToken);
+            }
+            catch (Exception exception) when (!stoppingToken.IsCancellationRequested)
+            {
+                logger.LogWarning(exception, "Presence heartbeat failed; retrying at the next tick");
+            }
+        }
+    }
+}

@@ -1,0 +1,18 @@
+using Hub.Contracts;
+using MassTransit;
+using Microsoft.AspNetCore.SignalR;
+
+namespace Hub.Api.Agents;
+
+/// <summary>Pushes a screen-pop to the agent's connections on this node (every node gets a copy).</summary>
+public sealed class ShowScreenPopConsumer(IHubContext<AgentHub, IAgentClient> hub) : IConsumer<ShowScreenPop>
+{
+    public Task Consume(ConsumeContext<ShowScreenPop> context)
+    {
+        var pop = context.Message;
+        return hub.Clients.Group(AgentHub.GroupOf(pop.TenantId, pop.AgentId)).ScreenPop(new ScreenPopPush(
+            pop.CallId, pop.Number, pop.UnknownCaller, pop.Url,
+            pop.Matches.Select(match => new ScreenPopMatchPush(match.ExternalId, match.DisplayName, match.Company, match.Url, match.CustomFields)).ToList(),
+            pop.CreatedAt));
+    }
+}

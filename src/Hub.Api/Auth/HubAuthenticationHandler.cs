@@ -1,0 +1,121 @@
+using System.Security.Claims;
+using System.Text.Encodings.Web;
+using Dapper;
+using Hub.Api.Infrastructure;
+using Hub.Store;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.Extensions.Options;
+
+namespace Hub.Api.Auth;
+
+/// <summary>
+/// Authenticates <c>Authorization: Bearer</c> API keys (<c>hubk_</c>) and session tokens (<c>hubs_</c>);
+/// the agent hub also takes the session token as <c>access_token</c> in the query string, because
+/// browsers cannot set headers on WebSocket requests. Both are looked up by hash on every request, so a
+/// revoked key or session stops working at once, on every node.
+/// </summary>
+internal sealed class HubAuthenticationHandler(
+    IOptionsMonitor<AuthenticationSchemeOptions> options,
+    ILoggerFactory logger,
+    UrlEncoder encoder,
+    HubDatabase database,
+    TimeProvider clock) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+{
+    public const string ApiKeyPrefix = "hubk_";
+    public const string SessionPrefix = "hubs_";
+
+    protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        var token = ReadToken();
+        if (token is null)
+        {
+            return AuthenticateResult.NoResult();
+        }
+
+        if (token.StartsWith(ApiKeyPrefix, StringComparison.Ordinal))
+        {
+            return await AuthenticateApiKeyAsync(token);
+        }
+
+        if (token.StartsWith(SessionPrefix, StringComparison.Ordinal))
+        {
+            return await AuthenticateSessionAsync(token);
+        }
+
+        return AuthenticateResult.Fail("invalid_token");
+    }
+
+    protected override Task HandleChallengeAsync(AuthenticationProperties properties) =>
+        HubProblems.WriteAsync(Context, StatusCodes.Status401Unauthorized, "unauthorized",
+            "Send a valid API key or session token as 'Authorization: Bearer <token>'.");
+
+    protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
+        HubProblems.WriteAsync(Context, StatusCodes.Status403Forbidden, "insufficient_scope",
+            "This credential does not have the scope this operation needs.");
+
+    private string? ReadToken()
+    {
+        string? header = Request.Headers.Authorization;
+        if (header is not null && header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            return header["Bearer ".Length..].Trim();
+        }
+
+        if (Request.Path.StartsWithSegments("/hubs") && Request.Query.TryGetValue("access_token", out var queryToken))
+        {
+            return queryToken.ToString();
+        }
+
+        return null;
+    }
+
+    private async Task<AuthenticateResult> AuthenticateApiKeyAsync(string token)
+    {
+        await using var connection = await database.OpenAsync(Context.RequestAborted);
+        var key = await connection.QueryFirstOrDefaultAsync<(string Id, string TenantId, string Scopes)?>(new CommandDefinition(
+            "SELECT id, tenant_id, scopes FROM api_keys WHERE key_hash = @hash AND revoked_at IS NULL",
+            new { hash = Ids.Sha256(token) }, cancellationToken: Context.RequestAborted));
+        if (key is not { } found)
+        {
+            return AuthenticateResult.Fail("invalid_token");
+        }
+
+        var claims = new List<Claim>
+        {
+            new(HubClaims.Kind, HubClaims.ApiKeyKind),
+            new(HubClaims.TenantId, found.TenantId),
+            new(HubClaims.KeyId, found.Id),
+        };
+        claims.AddRange(found.Scopes.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(scope => new Claim(HubClaims.Scope, scope)));
+        return Success(claims);
+    }
+
+    private async Task<AuthenticateResult> AuthenticateSessionAsync(string token)
+    {
+        await using var connection = await database.OpenAsync(Context.RequestAborted);
+        var session = await connection.QueryFirstOrDefaultAsync<(string Id, string TenantId, string AgentId, string Role)?>(new CommandDefinition(
+            """
+            SELECT id, tenant_id, agent_id, role FROM sessions
+            WHERE token_hash = @hash AND revoked_at IS NULL AND expires_at > @now
+            """,
+            new { hash = Ids.Sha256(token), now = clock.NowMs() }, cancellationToken: Context.RequestAborted));
+        if (session is not { } found)
+        {
+            return AuthenticateResult.Fail("invalid_token");
+        }
+
+        return Success(
+        [
+            new(HubClaims.Kind, HubClaims.SessionKind),
+            new(HubClaims.TenantId, found.TenantId),
+            new(HubClaims.SessionId, found.Id),
+            new(HubClaims.AgentId, found.AgentId),
+            new(HubClaims.Role, found.Role),
+            new(ClaimTypes.NameIdentifier, $"{found.TenantId}/{found.AgentId}"),
+        ]);
+    }
+
+    private AuthenticateResult Success(IEnumerable<Claim> claims) =>
+        AuthenticateResult.Success(new AuthenticationTicket(
+            new ClaimsPrincipal(new ClaimsIdentity(claims, HubClaims.Scheme)), HubClaims.Scheme));
+}

@@ -1,0 +1,90 @@
+using Hub.Api.Agents;
+using Hub.Api.ApiKeys;
+using Hub.Api.Auth;
+using Hub.Api.Calls;
+using Hub.Api.Commands;
+using Hub.Api.Contacts;
+using Hub.Api.Ingest;
+using Hub.Api.Sessions;
+using Hub.Api.Tenants;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+namespace Hub.Api.Infrastructure;
+
+internal static class HubApiExtensions
+{
+    public static IServiceCollection AddHubHttp(this IServiceCollection services)
+    {
+        services.AddProblemDetails();
+        services.AddExceptionHandler<HubProblemExceptionHandler>();
+        services.ConfigureHttpJsonOptions(options => HubJson.Configure(options.SerializerOptions));
+        services.AddOpenApi();
+        services.AddHealthChecks().AddCheck<StoreHealthCheck>("store", tags: ["ready"]);
+        return services;
+    }
+
+    public static IServiceCollection AddHubAuthentication(this IServiceCollection services)
+    {
+        services.AddAuthentication(HubClaims.Scheme)
+            .AddScheme<AuthenticationSchemeOptions, HubAuthenticationHandler>(HubClaims.Scheme, null);
+        services.AddAuthorizationBuilder().AddHubPolicies();
+        services.AddSingleton<TenantBootstrap>();
+        services.AddHostedService(provider => provider.GetRequiredService<TenantBootstrap>());
+        services.AddSingleton<HubSigningKey>();
+        services.AddSingleton<EmbedTokenValidator>();
+        return services;
+    }
+
+    public static IServiceCollection AddHubAgents(this IServiceCollection services)
+    {
+        services.AddSignalR(options =>
+            {
+                // Room for a PublishBatch; each envelope is still held to 32 KiB by the validator.
+                options.MaximumReceiveMessageSize = 1024 * 1024;
+            })
+            .AddJsonProtocol(options => HubJson.Configure(options.PayloadSerializerOptions));
+        services.AddSingleton<AgentConnections>();
+        services.AddHostedService<NodeHeartbeat>();
+        services.AddScoped<EventIngestor>();
+        services.AddScoped<CommandStore>();
+        return services;
+    }
+
+    public static WebApplication MapHub(this WebApplication app)
+    {
+        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
+        app.MapOpenApi();
+        app.MapHub<AgentHub>("/hubs/agent");
+        app.MapTenantEndpoints();
+        app.MapApiKeyEndpoints();
+        app.MapSessionEndpoints();
+        app.MapAgentEndpoints();
+        app.MapContactEndpoints();
+        app.MapCallEndpoints();
+        return app;
+    }
+
+    public static WebApplication UseHubHttp(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages(async context =>
+        {
+            var response = context.HttpContext.Response;
+            var code = response.StatusCode switch
+            {
+                404 => "not_found",
+                405 => "method_not_allowed",
+                415 => "unsupported_media_type",
+                _ => "http_" + response.StatusCode,
+            };
+            await HubProblems.WriteAsync(context.HttpContext, response.StatusCode, code, $"The request failed with HTTP {response.StatusCode}.");
+        });
+        app.UseWebSockets();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        return app;
+    }
+}

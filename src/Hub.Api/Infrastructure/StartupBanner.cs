@@ -1,0 +1,29 @@
+using Hub.Api.Tenants;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+
+namespace Hub.Api.Infrastructure;
+
+internal static class StartupBanner
+{
+    /// <summary>Once listening: where the hub is, and (at first start only) its admin key.</summary>
+    public static WebApplication PrintStartupBanner(this WebApplication app)
+    {
+        app.Lifetime.ApplicationStarted.Register(() =>
+        {
+            var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
+            var bootstrap = app.Services.GetRequiredService<TenantBootstrap>();
+            var url = addresses.FirstOrDefault() ?? "(no HTTP address)";
+            Console.WriteLine();
+            Console.WriteLine($"  Hub is listening on {string.Join(", ", addresses)}");
+            Console.WriteLine($"  Health:    {url}/health/ready");
+            Console.WriteLine($"  OpenAPI:   {url}/openapi/v1.json");
+            Console.WriteLine($"  Master tenant: {bootstrap.MasterTenantId}");
+            Console.WriteLine(bootstrap.NewAdminKey is { } key
+                ? $"  Admin API key (shown once, kept in {bootstrap.AdminKeyFile}):\n    {key}"
+                : $"  Admin API key: configured (Hub__AdminApiKey) or kept in {bootstrap.AdminKeyFile}");
+            Console.WriteLine();
+        });
+        return app;
+    }
+}

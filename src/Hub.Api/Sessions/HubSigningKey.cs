@@ -1,0 +1,34 @@
+using System.Security.Cryptography;
+using Dapper;
+using Hub.Store;
+
+namespace Hub.Api.Sessions;
+
+/// <summary>
+/// The secret the hub signs its own embed tokens with. It lives in the store so every Api node of a
+/// deployment mints and accepts the same tokens; the first node to start creates it.
+/// </summary>
+public sealed class HubSigningKey(HubDatabase database, TimeProvider clock)
+{
+    public const string KeyId = "hub";
+    public const string Issuer = "hub";
+
+    private byte[]? _secret;
+
+    public async ValueTask<byte[]> GetAsync(CancellationToken cancellationToken)
+    {
+        if (_secret is { } cached)
+        {
+            return cached;
+        }
+
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await connection.ExecuteAsync(new CommandDefinition(
+            "INSERT INTO hub_secrets (name, value, created_at) VALUES ('embed_token_key', @value, @now) ON CONFLICT (name) DO NOTHING",
+            new { value = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)), now = clock.NowMs() },
+            cancellationToken: cancellationToken));
+        var stored = await connection.ExecuteScalarAsync<string>(new CommandDefinition(
+            "SELECT value FROM hub_secrets WHERE name = 'embed_token_key'", cancellationToken: cancellationToken));
+        return _secret = Convert.FromBase64String(stored!);
+    }
+}

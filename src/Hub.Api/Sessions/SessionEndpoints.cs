@@ -1,0 +1,104 @@
+using System.Security.Claims;
+using Dapper;
+using Hub.Api.Agents;
+using Hub.Api.Auth;
+using Hub.Api.Auth.Jwt;
+using Hub.Api.Infrastructure;
+using Hub.Store;
+using Microsoft.Extensions.Options;
+
+namespace Hub.Api.Sessions;
+
+public sealed record EmbedTokenRequest(string? AgentId, int? TtlSeconds);
+
+public sealed record EmbedTokenResponse(string EmbedToken, DateTimeOffset ExpiresAt);
+
+public sealed record SessionResponse(string SessionToken, DateTimeOffset ExpiresAt, string TenantId, string AgentId, string Role);
+
+internal static class SessionEndpoints
+{
+    private const int DefaultTtlSeconds = 300;
+
+    public static void MapSessionEndpoints(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/api/v1/webphone/embed-token", MintEmbedTokenAsync).WithTags("Sessions")
+            .RequireAuthorization(HubPolicies.Scope(Scopes.Tokens));
+        app.MapPost("/api/v1/sessions", ExchangeAsync).WithTags("Sessions").AllowAnonymous();
+        app.MapDelete("/api/v1/sessions/current", SignOutAsync).WithTags("Sessions").RequireAuthorization(HubPolicies.AnySession);
+    }
+
+    /// <summary>A short-lived, single-use token for one agent, for the CRM backend to hand to its page.</summary>
+    private static async Task<EmbedTokenResponse> MintEmbedTokenAsync(EmbedTokenRequest request, WorkingAccount account, HubSigningKey signingKey,
+        TimeProvider clock, CancellationToken cancellationToken)
+    {
+        if (!Ids.IsAgentId(request.AgentId))
+        {
+            throw HubProblemException.BadRequest("invalid_agent_id", "agent_id is required: 1 to 128 of A-Z a-z 0-9 . _ @ + -.");
+        }
+
+        var ttl = request.TtlSeconds ?? DefaultTtlSeconds;
+        if (ttl is < 30 or > 3600)
+        {
+            throw HubProblemException.BadRequest("invalid_ttl", "ttl_seconds must be between 30 and 3600.");
+        }
+
+        var now = DateTimeOffset.FromUnixTimeSeconds(clock.GetUtcNow().ToUnixTimeSeconds());
+        var expiresAt = now.AddSeconds(ttl);
+        var token = Hs256Jwt.Create(new JwtClaims
+        {
+            Issuer = HubSigningKey.Issuer,
+            Audience = account.TenantId,
+            Subject = request.AgentId,
+            TokenId = Guid.NewGuid().ToString("N"),
+            IssuedAt = now,
+            ExpiresAt = expiresAt,
+            Role = Roles.Agent,
+            Other = new Dictionary<string, System.Text.Json.JsonElement>(),
+        }, await signingKey.GetAsync(cancellationToken), HubSigningKey.KeyId);
+        return new EmbedTokenResponse(token, expiresAt);
+    }
+
+    /// <summary>Trades a single-use embed or SSO token for a session.</summary>
+    private static async Task<SessionResponse> ExchangeAsync(HttpContext context, EmbedTokenValidator validator, HubDatabase database,
+        IOptions<HubSettings> options, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        string? header = context.Request.Headers.Authorization;
+        if (header is null || !header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            throw HubProblemException.Unauthorized("invalid_token", "Send the embed or SSO token as 'Authorization: Bearer <token>'.");
+        }
+
+        var identity = await validator.ValidateAndConsumeAsync(header["Bearer ".Length..].Trim(), cancellationToken);
+        var token = Ids.NewSecret(HubAuthenticationHandler.SessionPrefix);
+        var now = clock.GetUtcNow();
+        var expiresAt = now.Add(options.Value.SessionLifetime);
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await connection.ExecuteAsync(new CommandDefinition(
+            """
+            INSERT INTO sessions (id, token_hash, tenant_id, agent_id, role, created_at, expires_at)
+            VALUES (@id, @hash, @TenantId, @AgentId, @Role, @now, @expiresAt)
+            """,
+            new
+            {
+                id = Guid.NewGuid().ToString(), hash = Ids.Sha256(token), identity.TenantId, identity.AgentId, identity.Role,
+                now = now.ToUnixTimeMilliseconds(), expiresAt = expiresAt.ToUnixTimeMilliseconds(),
+            }, cancellationToken: cancellationToken));
+        return new SessionResponse(token, expiresAt, identity.TenantId, identity.AgentId, identity.Role);
+    }
+
+    /// <summary>Revokes the session and closes its live connections, which hear <c>AuthRequired</c> first.</summary>
+    private static async Task<IResult> SignOutAsync(ClaimsPrincipal user, HubDatabase database, AgentConnections connections, TimeProvider clock,
+        CancellationToken cancellationToken)
+    {
+        var sessionId = user.FindFirstValue(HubClaims.SessionId)!;
+        await using (var connection = await database.OpenAsync(cancellationToken))
+        {
+            await connection.ExecuteAsync(new CommandDefinition(
+                "UPDATE sessions SET revoked_at = @now WHERE id = @sessionId AND revoked_at IS NULL",
+                new { sessionId, now = clock.NowMs() }, cancellationToken: cancellationToken));
+        }
+
+        await connections.CloseSessionAsync(sessionId, "signed_out");
+        return Results.NoContent();
+    }
+}

@@ -1,0 +1,32 @@
+namespace Hub.Store.Config;
+
+/// <summary>An account's settings document (API.md section 3, "Config"), stored as snake_case JSON.</summary>
+public sealed record TenantConfig
+{
+    public IReadOnlyList<string> CrmOrigins { get; init; } = [];
+    public IReadOnlyList<string> WebphoneOrigins { get; init; } = [];
+    public IReadOnlyList<string> FrameAncestors { get; init; } = [];
+    public IReadOnlyList<string> PortalOrigins { get; init; } = [];
+    public ScreenPopSettings? ScreenPop { get; init; }
+    public CrmLookupSettings? CrmLookup { get; init; }
+    public string? DefaultCountryCode { get; init; }
+    public int? CallRetentionDays { get; init; }
+}
+
+public sealed record ScreenPopSettings
+{
+    /// <summary>For example <c>https://crm.example/contacts/{external_id}</c>.</summary>
+    public string? RecordUrlTemplate { get; init; }
+
+    /// <summary>For example <c>https://crm.example/contacts/new?phone={number}</c>.</summary>
+    public string? NewContactUrlTemplate { get; init; }
+}
+
+public sealed record CrmLookupSettings
+{
+    public string? Url { get; init; }
+    public int? TimeoutMs { get; init; }
+}
+
+/// <summary>The config in force for an account and where it came from.</summary>
+public sealed record EffectiveConfig(TenantConfig Config, string Scope, bool Inherited);

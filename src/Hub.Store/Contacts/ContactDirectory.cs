@@ -1,0 +1,154 @@
+using System.Data.Common;
+using System.Text.Json;
+using Dapper;
+using Hub.Store.Phones;
+
+namespace Hub.Store.Contacts;
+
+public sealed record Contact
+{
+    public required string ExternalId { get; init; }
+    public required string DisplayName { get; init; }
+    public string? Company { get; init; }
+    public string? Email { get; init; }
+    public IReadOnlyList<string> Phones { get; init; } = [];
+    public string? Url { get; init; }
+    public JsonElement? CustomFields { get; init; }
+    public DateTimeOffset UpdatedAt { get; init; }
+}
+
+/// <summary>
+/// A tenant's contacts, indexed by canonical (E.164) number so that any written form of a number finds
+/// them. Matching: exact E.164 first; failing that, the same national significant number (a contact
+/// saved without its country code still pops).
+/// </summary>
+public sealed class ContactDirectory(HubDatabase database, TimeProvider clock)
+{
+    public async Task<int> UpsertAsync(string tenantId, IReadOnlyList<Contact> contacts, string countryCode, CancellationToken cancellationToken)
+    {
+        var now = clock.NowMs();
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        foreach (var contact in contacts)
+        {
+            await connection.ExecuteAsync(new CommandDefinition(
+                """
+                INSERT INTO contacts (tenant_id, external_id, display_name, company, email, url, phones, custom_fields, updated_at)
+                VALUES (@tenantId, @ExternalId, @DisplayName, @Company, @Email, @Url, @phones, @customFields, @now)
+                ON CONFLICT (tenant_id, external_id) DO UPDATE SET
+                    display_name = excluded.display_name, company = excluded.company, email = excluded.email,
+                    url = excluded.url, phones = excluded.phones, custom_fields = excluded.custom_fields,
+                    updated_at = excluded.updated_at
+                """,
+                new
+                {
+                    tenantId, contact.ExternalId, contact.DisplayName, contact.Company, contact.Email, contact.Url,
+                    phones = JsonSerializer.Serialize(contact.Phones),
+                    customFields = contact.CustomFields?.GetRawText(),
+                    now,
+                }, transaction, cancellationToken: cancellationToken));
+
+            await connection.ExecuteAsync(new CommandDefinition(
+                "DELETE FROM contact_phones WHERE tenant_id = @tenantId AND external_id = @ExternalId",
+                new { tenantId, contact.ExternalId }, transaction, cancellationToken: cancellationToken));
+
+            var numbers = contact.Phones
+                .Select(phone => PhoneNumbers.Normalise(phone, countryCode))
+                .OfType<PhoneNumber>()
+                .DistinctBy(number => number.E164)
+                .Select(number => new { tenantId, contact.ExternalId, canonical = number.E164, national = number.National });
+            await connection.ExecuteAsync(new CommandDefinition(
+                """
+                INSERT INTO contact_phones (tenant_id, external_id, canonical, national)
+                VALUES (@tenantId, @ExternalId, @canonical, @national)
+                """, numbers, transaction, cancellationToken: cancellationToken));
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return contacts.Count;
+    }
+
+    /// <summary>Contacts whose numbers match <paramref name="rawNumber"/>, most recently updated first.</summary>
+    public async Task<IReadOnlyList<Contact>> FindByPhoneAsync(string tenantId, string rawNumber, string countryCode, CancellationToken cancellationToken)
+    {
+        if (PhoneNumbers.Normalise(rawNumber, countryCode) is not { } number)
+        {
+            return [];
+        }
+
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var exact = await QueryAsync(connection,
+            """
+            SELECT c.* FROM contacts c
+            WHERE c.tenant_id = @tenantId AND c.external_id IN
+                (SELECT p.external_id FROM contact_phones p WHERE p.tenant_id = @tenantId AND p.canonical = @canonical)
+            ORDER BY c.updated_at DESC, c.external_id
+            LIMIT 50
+            """, new { tenantId, canonical = number.E164 }, cancellationToken);
+        if (exact.Count > 0)
+        {
+            return exact;
+        }
+
+        return await QueryAsync(connection,
+            """
+            SELECT c.* FROM contacts c
+            WHERE c.tenant_id = @tenantId AND c.external_id IN
+                (SELECT p.external_id FROM contact_phones p WHERE p.tenant_id = @tenantId AND p.national = @national)
+            ORDER BY c.updated_at DESC, c.external_id
+            LIMIT 50
+            """, new { tenantId, national = number.National }, cancellationToken);
+    }
+
+    public async Task<Contact?> GetAsync(string tenantId, string externalId, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var found = await QueryAsync(connection,
+            "SELECT * FROM contacts WHERE tenant_id = @tenantId AND external_id = @externalId",
+            new { tenantId, externalId }, cancellationToken);
+        return found.Count == 0 ? null : found[0];
+    }
+
+    public async Task<bool> DeleteAsync(string tenantId, string externalId, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var args = new { tenantId, externalId };
+        await connection.ExecuteAsync(new CommandDefinition(
+            "DELETE FROM contact_phones WHERE tenant_id = @tenantId AND external_id = @externalId", args, transaction, cancellationToken: cancellationToken));
+        var deleted = await connection.ExecuteAsync(new CommandDefinition(
+            "DELETE FROM contacts WHERE tenant_id = @tenantId AND external_id = @externalId", args, transaction, cancellationToken: cancellationToken));
+        await transaction.CommitAsync(cancellationToken);
+        return deleted > 0;
+    }
+
+    private static async Task<IReadOnlyList<Contact>> QueryAsync(DbConnection connection, string sql, object args, CancellationToken cancellationToken)
+    {
+        var rows = await connection.QueryAsync<ContactRow>(new CommandDefinition(sql, args, cancellationToken: cancellationToken));
+        return rows.Select(row => row.ToContact()).ToList();
+    }
+
+    private sealed record ContactRow
+    {
+        public string ExternalId { get; init; } = "";
+        public string DisplayName { get; init; } = "";
+        public string? Company { get; init; }
+        public string? Email { get; init; }
+        public string? Url { get; init; }
+        public string Phones { get; init; } = "[]";
+        public string? CustomFields { get; init; }
+        public long UpdatedAt { get; init; }
+
+        public Contact ToContact() => new()
+        {
+            ExternalId = ExternalId,
+            DisplayName = DisplayName,
+            Company = Company,
+            Email = Email,
+            Url = Url,
+            Phones = JsonSerializer.Deserialize<string[]>(Phones) ?? [],
+            CustomFields = CustomFields is null ? null : JsonDocument.Parse(CustomFields).RootElement.Clone(),
+            UpdatedAt = Clock.FromMs(UpdatedAt),
+        };
+    }
+}

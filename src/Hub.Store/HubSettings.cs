@@ -1,0 +1,30 @@
+namespace Hub.Store;
+
+/// <summary>The <c>Hub</c> configuration section (<c>Hub__*</c> environment variables).</summary>
+public sealed class HubSettings
+{
+    public const string Section = "Hub";
+
+    /// <summary>Where the embedded default keeps its SQLite file and generated admin key.</summary>
+    public string DataDirectory { get; set; } = "./data";
+
+    /// <summary><c>inmemory</c> (embedded default) or <c>rabbitmq</c>.</summary>
+    public string Bus { get; set; } = "inmemory";
+
+    /// <summary>When set, this key is the master tenant's admin key; otherwise one is generated at first start.</summary>
+    public string? AdminApiKey { get; set; }
+
+    /// <summary>Identifies this Api node in presence; defaults to a fresh id per process.</summary>
+    public string? NodeId { get; set; }
+
+    /// <summary>Country calling code for numbers in national form when an account has not set its own.</summary>
+    public string DefaultCountryCode { get; set; } = "84";
+
+    public TimeSpan SessionLifetime { get; set; } = TimeSpan.FromHours(12);
+
+    /// <summary>A command not confirmed by the agent's browser within this time reads as <c>expired</c>.</summary>
+    public TimeSpan CommandTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Seed a demo tenant with contacts and print the demo URL (embedded default).</summary>
+    public bool SeedDemo { get; set; } = true;
+}

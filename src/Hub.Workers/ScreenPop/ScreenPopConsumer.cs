@@ -1,0 +1,105 @@
+using System.Text.Json;
+using Dapper;
+using Hub.Contracts;
+using Hub.Store;
+using Hub.Store.Config;
+using Hub.Store.Contacts;
+using MassTransit;
+
+namespace Hub.Workers.ScreenPop;
+
+/// <summary>
+/// Matches an incoming caller against the tenant's contacts and asks the Api nodes to show the result
+/// to the agent. One pop per call: the pop is recorded before it is published and a redelivered or
+/// duplicate event only re-publishes a pop that never went out.
+/// </summary>
+public sealed class ScreenPopConsumer(HubDatabase database, ContactDirectory contacts, TenantConfigReader configs, TimeProvider clock)
+    : IConsumer<IncomingCallReceived>
+{
+    public async Task Consume(ConsumeContext<IncomingCallReceived> context)
+    {
+        var message = context.Message;
+        var cancellationToken = context.CancellationToken;
+        var config = (await configs.ReadCachedAsync(message.TenantId, cancellationToken)).Config;
+        var matches = await contacts.FindByPhoneAsync(message.TenantId, message.Number, configs.CountryCodeOf(config), cancellationToken);
+
+        var recordTemplate = config.ScreenPop?.RecordUrlTemplate;
+        var popMatches = matches.Select(contact => new ScreenPopMatch
+        {
+            ExternalId = contact.ExternalId,
+            DisplayName = contact.DisplayName,
+            Company = contact.Company,
+            Url = contact.Url ?? UrlTemplate.Expand(recordTemplate, Placeholders(message, contact.ExternalId)),
+            CustomFields = contact.CustomFields,
+        }).ToList();
+
+        var pop = new ShowScreenPop
+        {
+            TenantId = message.TenantId,
+            AgentId = message.AgentId,
+            CallId = message.CallId!,
+            Number = message.Number,
+            UnknownCaller = popMatches.Count == 0,
+            Url = popMatches.Count > 0
+                ? popMatches[0].Url
+                : UrlTemplate.Expand(config.ScreenPop?.NewContactUrlTemplate, Placeholders(message, null)),
+            Matches = popMatches,
+            CreatedAt = clock.GetUtcNow(),
+        };
+
+        if (!await RecordAsync(pop, cancellationToken))
+        {
+            return;
+        }
+
+        await context.Publish(pop, cancellationToken);
+        await MarkPushedAsync(pop, cancellationToken);
+    }
+
+    private static Dictionary<string, string?> Placeholders(IncomingCallReceived message, string? externalId) => new(StringComparer.Ordinal)
+    {
+        ["external_id"] = externalId,
+        ["number"] = message.Number,
+        ["call_id"] = message.CallId,
+        ["agent_id"] = message.AgentId,
+        ["tenant_id"] = message.TenantId,
+    };
+
+    /// <summary>True when this pop still has to be published (new, or recorded but never published).</summary>
+    private async Task<bool> RecordAsync(ShowScreenPop pop, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var inserted = await connection.ExecuteAsync(new CommandDefinition(
+            """
+            INSERT INTO screen_pops (tenant_id, call_id, agent_id, number, unknown_caller, primary_external_id, primary_display_name, matches, created_at)
+            VALUES (@TenantId, @CallId, @AgentId, @Number, @unknown, @primaryId, @primaryName, @matches, @createdAt)
+            ON CONFLICT (tenant_id, call_id) DO NOTHING
+            """,
+            new
+            {
+                pop.TenantId, pop.CallId, pop.AgentId, pop.Number,
+                unknown = pop.UnknownCaller ? 1 : 0,
+                primaryId = pop.Matches.FirstOrDefault()?.ExternalId,
+                primaryName = pop.Matches.FirstOrDefault()?.DisplayName,
+                matches = JsonSerializer.Serialize(pop.Matches.Select(match => match.ExternalId)),
+                createdAt = pop.CreatedAt.ToUnixTimeMilliseconds(),
+            }, cancellationToken: cancellationToken));
+        if (inserted > 0)
+        {
+            return true;
+        }
+
+        var pushedAt = await connection.ExecuteScalarAsync<long?>(new CommandDefinition(
+            "SELECT pushed_at FROM screen_pops WHERE tenant_id = @TenantId AND call_id = @CallId",
+            new { pop.TenantId, pop.CallId }, cancellationToken: cancellationToken));
+        return pushedAt is null;
+    }
+
+    private async Task MarkPushedAsync(ShowScreenPop pop, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await connection.ExecuteAsync(new CommandDefinition(
+            "UPDATE screen_pops SET pushed_at = @now WHERE tenant_id = @TenantId AND call_id = @CallId",
+            new { pop.TenantId, pop.CallId, now = clock.NowMs() }, cancellationToken: cancellationToken));
+    }
+}

@@ -1,0 +1,15 @@
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Hub.Tests.Support;
+
+public static class HarnessExtensions
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(15);
+
+    /// <summary>Waits until the call log consumed this event (a signal, not a sleep).</summary>
+    public static Task CallLogConsumedAsync(this HubApiFactory factory, Guid eventId) => factory.ConsumedAsync("hub-call-log", eventId);
+
+    /// <summary>Waits until the consumer on <paramref name="endpoint"/> finished with this event.</summary>
+    public static Task ConsumedAsync(this HubApiFactory factory, string endpoint, Guid eventId) =>
+        factory.Services.GetRequiredService<ConsumedEvents>().WaitAsync(endpoint, eventId, Timeout);
+}

@@ -1,0 +1,75 @@
+using System.Net.Http.Headers;
+using MassTransit;
+using MassTransit.Testing;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Hub.Tests.Support;
+
+/// <summary>
+/// The whole embedded hub in-process: SQLite in a fresh temporary data directory, the consumers on
+/// MassTransit's test harness (so tests await "consumed" instead of sleeping), a known admin key.
+/// </summary>
+public sealed class HubApiFactory : WebApplicationFactory<Program>
+{
+    public const string AdminKey = "hubk_test-admin-key-for-the-embedded-hub";
+
+    public string DataDirectory { get; } = Path.Combine(Path.GetTempPath(), "hub-tests", Guid.NewGuid().ToString("N"));
+
+    public ITestHarness Harness => Services.GetTestHarness();
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseSetting("Hub:DataDirectory", DataDirectory);
+        builder.UseSetting("Hub:AdminApiKey", AdminKey);
+        builder.ConfigureTestServices(services =>
+        {
+            services.AddMassTransitTestHarness();
+            services.AddSingleton<ConsumedEvents>();
+            services.AddConsumeObserver(provider => provider.GetRequiredService<ConsumedEvents>());
+
+            // The default inactivity window (about a second) ends a wait while consumers queue for
+            // SQLite's single writer on a loaded 2-core machine; it only lengthens a failing wait.
+            services.Configure<TestHarnessOptions>(options =>
+            {
+                options.TestInactivityTimeout = TimeSpan.FromSeconds(10);
+                options.TestTimeout = TimeSpan.FromSeconds(60);
+            });
+        });
+    }
+
+    public HttpClient ClientWithKey(string key)
+    {
+        var client = CreateClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        return client;
+    }
+
+    public HttpClient Admin() => ClientWithKey(AdminKey);
+
+    public async Task<SignalRTestClient> ConnectAgentAsync(string sessionToken)
+    {
+        var socket = await Server.CreateWebSocketClient()
+            .ConnectAsync(new Uri($"ws://localhost/hubs/agent?access_token={Uri.EscapeDataString(sessionToken)}"), CancellationToken.None);
+        var client = await SignalRTestClient.ConnectAsync(socket);
+
+        // Hello completes only after the hub registered the connection, as a relay would wait for it.
+        await client.InvokeAsync("Hello");
+        return client;
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        try
+        {
+            Directory.Delete(DataDirectory, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A pooled SQLite handle may outlive the host briefly; the temp directory is only clutter.
+        }
+    }
+}
