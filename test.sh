@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The one command that runs every Hub test: installs what is missing, builds, runs the .NET tests and
+# the black-box walkthrough with the real @microsoft/signalr client.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")"
+
+have() { command -v "$1" >/dev/null 2>&1; }
+
+apt_install() {
+  local sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  echo "==> Installing $* from Debian's packages"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$@"
+}
+
+if ! have dotnet; then
+  echo "Hub needs the .NET 10 SDK (see global.json): https://dotnet.microsoft.com/download" >&2
+  exit 1
+fi
+have node && have npm || apt_install nodejs npm
+
+export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1
+
+echo "==> Building"
+dotnet build Hub.sln -c Debug
+
+echo "==> .NET tests"
+dotnet test Hub.sln -c Debug --no-build
+
+echo "==> Walkthrough with the real @microsoft/signalr client"
+(cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error && npm test)
+
+echo "==> All tests passed"
