@@ -20,6 +20,12 @@ public sealed class HubSettings
     /// <summary>Country calling code for numbers in national form when an account has not set its own.</summary>
     public string DefaultCountryCode { get; set; } = "84";
 
+    /// <summary>
+    /// How long an event id is remembered for answering <c>duplicate</c>. Far longer than a relay keeps
+    /// an unacked event; after it a resend is published again and the consumers' own idempotency holds.
+    /// </summary>
+    public TimeSpan EventIdRetention { get; set; } = TimeSpan.FromDays(7);
+
     public TimeSpan SessionLifetime { get; set; } = TimeSpan.FromHours(12);
 
     /// <summary>A command not confirmed by the agent's browser within this time reads as <c>expired</c>.</summary>

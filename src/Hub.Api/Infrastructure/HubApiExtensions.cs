@@ -22,6 +22,7 @@ internal static class HubApiExtensions
         services.ConfigureHttpJsonOptions(options => HubJson.Configure(options.SerializerOptions));
         services.AddOpenApi();
         services.AddHealthChecks().AddCheck<StoreHealthCheck>("store", tags: ["ready"]);
+        services.AddHostedService<Maintenance.StorePruning>();
         return services;
     }
 

@@ -1,0 +1,45 @@
+using System.Net;
+using Hub.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+using static Hub.Tests.Support.HubScenario;
+
+namespace Hub.Tests.Operations;
+
+public sealed class OperationsTests : IDisposable
+{
+    private readonly HubApiFactory _factory = new();
+
+    public void Dispose() => _factory.Dispose();
+
+    [Fact]
+    public async Task Readiness_checks_the_bus_and_the_store()
+    {
+        using var client = _factory.CreateClient();
+
+        Assert.Equal("Healthy", await (await client.GetAsync("/health/ready")).Content.ReadAsStringAsync());
+        var ready = _factory.Services.GetRequiredService<IOptions<HealthCheckServiceOptions>>().Value.Registrations
+            .Where(registration => registration.Tags.Contains("ready")).Select(registration => registration.Name).ToList();
+        Assert.Contains("store", ready);
+        Assert.Contains(ready, name => name.Contains("masstransit", StringComparison.OrdinalIgnoreCase) || name.Contains("bus", StringComparison.OrdinalIgnoreCase));
+    }
+
+    [Fact]
+    public async Task Liveness_and_openapi_answer_without_credentials()
+    {
+        using var client = _factory.CreateClient();
+
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health/live")).StatusCode);
+        var openApi = await ReadAsync(await client.GetAsync("/openapi/v1.json"), HttpStatusCode.OK);
+        Assert.NotNull(openApi["paths"]!["/api/v1/agents/{agentId}/dial"]);
+    }
+
+    [Fact]
+    public async Task Unknown_route_is_a_problem_with_a_code()
+    {
+        using var client = _factory.Admin();
+
+        await AssertProblemAsync(await client.GetAsync("/api/v1/nothing-here"), HttpStatusCode.NotFound, "not_found");
+    }
+}
