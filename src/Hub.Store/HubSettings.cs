@@ -26,6 +26,9 @@ public sealed class HubSettings
     /// </summary>
     public TimeSpan EventIdRetention { get; set; } = TimeSpan.FromDays(7);
 
+    /// <summary>How long a publish may wait for the bus before the hub answers <c>bus_unavailable</c>.</summary>
+    public TimeSpan PublishTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
     public TimeSpan SessionLifetime { get; set; } = TimeSpan.FromHours(12);
 
     /// <summary>A command not confirmed by the agent's browser within this time reads as <c>expired</c>.</summary>

@@ -3,7 +3,7 @@ using Dapper;
 using Hub.Contracts;
 using Hub.Store;
 using Hub.Store.Phones;
-using MassTransit;
+using Hub.Api.Infrastructure;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Options;
 
@@ -17,7 +17,7 @@ public sealed record CommandResponse(
 /// <c>delivered</c>/<c>failed</c>, read as <c>expired</c> once the command timeout passes unconfirmed.
 /// The store is shared, so the result may come back through any Api node.
 /// </summary>
-public sealed class CommandStore(HubDatabase database, IPublishEndpoint publisher, IOptions<HubSettings> settings, TimeProvider clock)
+public sealed class CommandStore(HubDatabase database, ConfirmedPublisher publisher, IOptions<HubSettings> settings, TimeProvider clock)
 {
     public async Task<CommandResponse> SendAsync(string tenantId, string agentId, string type, JsonElement payload, string countryCode,
         CancellationToken cancellationToken)
@@ -48,7 +48,7 @@ public sealed class CommandStore(HubDatabase database, IPublishEndpoint publishe
                 }, cancellationToken: cancellationToken));
         }
 
-        await publisher.Publish(command, cancellationToken);
+        await publisher.PublishAsync(command, cancellationToken);
         return new CommandResponse(command.CommandId.ToString(), agentId, type, payload, "pending", null, now, now);
     }
 

@@ -7,6 +7,7 @@ using Hub.Api.Contacts;
 using Hub.Api.Ingest;
 using Hub.Api.Sessions;
 using Hub.Api.Tenants;
+using Hub.Store;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -48,6 +49,7 @@ internal static class HubApiExtensions
             .AddJsonProtocol(options => HubJson.Configure(options.PayloadSerializerOptions));
         services.AddSingleton<AgentConnections>();
         services.AddHostedService<NodeHeartbeat>();
+        services.AddScoped<ConfirmedPublisher>();
         services.AddScoped<EventIngestor>();
         services.AddScoped<CommandStore>();
         return services;

@@ -1,6 +1,6 @@
 using Hub.Api.Agents;
-using Hub.Store;
 using Hub.Workers;
+using Hub.Workers.Hosting;
 using MassTransit;
 
 namespace Hub.Api.Infrastructure;
@@ -8,35 +8,33 @@ namespace Hub.Api.Infrastructure;
 internal static class HubBusExtensions
 {
     /// <summary>
-    /// The bus. Each Api node consumes agent-bound messages (screen-pops, commands) on an endpoint of
-    /// its own, so every node gets a copy and pushes to the connections it holds. In the embedded
-    /// default the workers' consumers run here too.
+    /// The bus. Each Api node consumes agent-bound messages (screen-pops, commands) on a temporary
+    /// endpoint of its own (an auto-delete queue on RabbitMQ), so every node gets a copy and pushes to
+    /// the connections it holds. In the embedded default the workers' consumers run here too; on
+    /// RabbitMQ they run in Hub.Workers processes.
     /// </summary>
     public static IServiceCollection AddHubBus(this IServiceCollection services, IConfiguration configuration)
     {
-        var options = configuration.GetSection(HubSettings.Section).Get<HubSettings>() ?? new HubSettings();
-        if (!string.Equals(options.Bus, "inmemory", StringComparison.OrdinalIgnoreCase))
-        {
-            throw new InvalidOperationException($"Hub:Bus '{options.Bus}' is not supported by this build; use 'inmemory'.");
-        }
-
-        var nodeEndpoint = $"hub-api-{(string.IsNullOrWhiteSpace(options.NodeId) ? Environment.MachineName : options.NodeId)}-{Guid.NewGuid():N}"
+        var settings = HubTransport.ReadSettings(configuration);
+        var nodeEndpoint = $"hub-api-{(string.IsNullOrWhiteSpace(settings.NodeId) ? Environment.MachineName : settings.NodeId)}-{Guid.NewGuid():N}"
             .ToLowerInvariant();
         services.AddMassTransit(bus =>
         {
-            bus.AddConsumer<ShowScreenPopConsumer>().Endpoint(endpoint =>
+            bus.AddConsumer<ShowScreenPopConsumer>().Endpoint(endpoint => NodeLocal(endpoint, nodeEndpoint));
+            bus.AddConsumer<SendWebphoneCommandConsumer>().Endpoint(endpoint => NodeLocal(endpoint, nodeEndpoint));
+            if (!HubTransport.IsRabbitMq(configuration))
             {
-                endpoint.Name = nodeEndpoint;
-                endpoint.Temporary = true;
-            });
-            bus.AddConsumer<SendWebphoneCommandConsumer>().Endpoint(endpoint =>
-            {
-                endpoint.Name = nodeEndpoint;
-                endpoint.Temporary = true;
-            });
-            bus.AddHubWorkers();
-            bus.UsingInMemory((context, transport) => transport.ConfigureEndpoints(context));
+                bus.AddHubWorkers();
+            }
+
+            bus.UsingHubTransport(configuration);
         });
         return services;
+    }
+
+    private static void NodeLocal(IEndpointRegistrationConfigurator endpoint, string name)
+    {
+        endpoint.Name = name;
+        endpoint.Temporary = true;
     }
 }

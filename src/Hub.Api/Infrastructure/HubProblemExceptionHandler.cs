@@ -20,7 +20,7 @@ internal sealed class HubProblemExceptionHandler(ILogger<HubProblemExceptionHand
                 var detail = badRequest.InnerException?.Message ?? badRequest.Message;
                 await HubProblems.WriteAsync(httpContext, StatusCodes.Status400BadRequest, "invalid_request", detail);
                 return true;
-            case MassTransit.RequestTimeoutException or MassTransit.MassTransitException:
+            case BusUnavailableException or MassTransit.MassTransitException:
                 logger.LogWarning(exception, "Bus unavailable for {Path}", httpContext.Request.Path);
                 await HubProblems.WriteAsync(httpContext, StatusCodes.Status503ServiceUnavailable, "bus_unavailable",
                     "The message bus is not reachable; retry shortly.");

@@ -2,7 +2,7 @@ using System.Data.Common;
 using System.Text.Json;
 using Dapper;
 using Hub.Store;
-using MassTransit;
+using Hub.Api.Infrastructure;
 using Microsoft.AspNetCore.SignalR;
 
 namespace Hub.Api.Ingest;
@@ -14,7 +14,7 @@ namespace Hub.Api.Ingest;
 /// told "duplicate" for an event that never reached the bus; consumers are idempotent on the id, so a
 /// second publish has no second effect.
 /// </summary>
-public sealed class EventIngestor(HubDatabase database, IPublishEndpoint publisher, TimeProvider clock, ILogger<EventIngestor> logger)
+public sealed class EventIngestor(HubDatabase database, ConfirmedPublisher publisher, TimeProvider clock, ILogger<EventIngestor> logger)
 {
     public const int MaxBatchSize = 500;
 
@@ -100,12 +100,9 @@ public sealed class EventIngestor(HubDatabase database, IPublishEndpoint publish
         try
         {
             await Task.WhenAll(toPublish.Select(i =>
-            {
-                var message = WebphoneEventFactory.Create(envelopes[i], tenantId, agentId, receivedAt);
-                return publisher.Publish(message, message.GetType(), cancellationToken);
-            }));
+                publisher.PublishAsync(WebphoneEventFactory.Create(envelopes[i], tenantId, agentId, receivedAt), cancellationToken)));
         }
-        catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        catch (BusUnavailableException exception)
         {
             logger.LogWarning(exception, "Publishing {Count} events of {TenantId}/{AgentId} failed", toPublish.Count, tenantId, agentId);
             throw new HubException("bus_unavailable: the message bus did not confirm the event; keep it and retry");

@@ -22,7 +22,7 @@ public sealed class TenantConfigReader(HubDatabase database, IOptions<HubSetting
     public async Task<EffectiveConfig> ReadAsync(string tenantId, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        var rows = (await connection.QueryAsync<(string TenantId, string Document, long IsMaster)>(new CommandDefinition(
+        var rows = (await connection.QueryAsync<ConfigRow>(new CommandDefinition(
             """
             SELECT c.tenant_id, c.document, t.is_master
             FROM tenant_config c JOIN tenants t ON t.id = c.tenant_id
@@ -31,15 +31,22 @@ public sealed class TenantConfigReader(HubDatabase database, IOptions<HubSetting
 
         var own = rows.FirstOrDefault(row => row.TenantId == tenantId);
         var global = rows.FirstOrDefault(row => row.IsMaster == 1);
-        var isMaster = own.Document is not null ? own.IsMaster == 1 : await IsMasterAsync(connection, tenantId, cancellationToken);
+        var isMaster = own is not null ? own.IsMaster == 1 : await IsMasterAsync(connection, tenantId, cancellationToken);
         if (isMaster)
         {
-            return new EffectiveConfig(Parse(own.Document), "global", false);
+            return new EffectiveConfig(Parse(own?.Document), "global", false);
         }
 
-        return own.Document is not null
+        return own is not null
             ? new EffectiveConfig(Parse(own.Document), "account", false)
-            : new EffectiveConfig(Parse(global.Document), "account", true);
+            : new EffectiveConfig(Parse(global?.Document), "account", true);
+    }
+
+    private sealed record ConfigRow
+    {
+        public string TenantId { get; init; } = "";
+        public string Document { get; init; } = "{}";
+        public long IsMaster { get; init; }
     }
 
     /// <summary>As <see cref="ReadAsync"/>, but may be up to a few seconds old: for consumers, not for the config API.</summary>

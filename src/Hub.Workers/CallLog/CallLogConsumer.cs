@@ -32,6 +32,14 @@ public sealed class CallLogConsumer(HubDatabase database, TenantConfigReader con
 
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        if (database.Dialect == SqlDialect.Postgres)
+        {
+            // Concurrent consumers may hold two events of one call; each rebuild must see the other's
+            // event, so rebuilds of one call take turns. (SQLite has one writer: they already do.)
+            await connection.ExecuteAsync(new CommandDefinition(
+                "SELECT pg_advisory_xact_lock(hashtextextended(@key, 0))",
+                new { key = message.TenantId + "/" + message.CallId }, transaction, cancellationToken: cancellationToken));
+        }
 
         var (campaignId, leadId) = message.Type == "outgoing_call"
             ? await FindDialOptionsAsync(connection, transaction, message, countryCode, cancellationToken)

@@ -1,10 +1,9 @@
 using Dapper;
-using Hub.Store;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
-namespace Hub.Api.Infrastructure;
+namespace Hub.Store;
 
-internal sealed class StoreHealthCheck(HubDatabase database) : IHealthCheck
+public sealed class StoreHealthCheck(HubDatabase database) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {

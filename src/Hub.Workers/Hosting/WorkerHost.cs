@@ -1,0 +1,42 @@
+using Hub.Store;
+using MassTransit;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+namespace Hub.Workers.Hosting;
+
+/// <summary>
+/// <c>dotnet run --project src/Hub.Workers</c>: the consumers as their own process, competing with
+/// the other worker processes on the same queues. It serves only <c>/health/live</c> and
+/// <c>/health/ready</c>. (Not named Program: the Api references this assembly and has its own.)
+/// </summary>
+public static class WorkerHost
+{
+    public static void Main(string[] args) => Create(args).Run();
+
+    public static WebApplication Create(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        if (!HubTransport.IsRabbitMq(builder.Configuration))
+        {
+            throw new InvalidOperationException(
+                "Hub.Workers runs the consumers of the production topology: set Hub__Bus=rabbitmq. In the embedded default the Api hosts them.");
+        }
+
+        builder.Services.AddHubStore(builder.Configuration);
+        builder.Services.AddHealthChecks().AddCheck<StoreHealthCheck>("store", tags: ["ready"]);
+        builder.Services.AddMassTransit(bus =>
+        {
+            bus.AddHubWorkers();
+            bus.UsingHubTransport(builder.Configuration);
+        });
+        configure?.Invoke(builder);
+
+        var app = builder.Build();
+        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
+        return app;
+    }
+}
