@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The one command that runs every Hub test: installs what is missing, builds, runs the .NET tests and
-# the black-box walkthrough with the real @microsoft/signalr client.
+# The one command that runs every Hub test: installs what is missing (Node.js, RabbitMQ, PostgreSQL
+# from Debian's packages), builds, runs the .NET tests (including the production topology on real
+# servers the fixtures start) and the black-box walkthrough with the real @microsoft/signalr client.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
@@ -19,6 +20,12 @@ if ! have dotnet; then
   exit 1
 fi
 have node && have npm || apt_install nodejs npm
+
+# The production-topology tests start private RabbitMQ and PostgreSQL servers from Debian's packages.
+missing=()
+[ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || have rabbitmq-server || missing+=(rabbitmq-server)
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
+[ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
 
 export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1
 

@@ -6,13 +6,25 @@ using static Hub.Tests.Support.HubScenario;
 
 namespace Hub.Tests.CallPath;
 
-/// <summary>The acceptance walk of issue 2: one call from the agent's connection to a pop, a log row and click-to-call.</summary>
-public sealed class CallPathTests : IDisposable
+/// <summary>
+/// The acceptance walk of issue 2: one call from the agent's connection to a pop, a log row and
+/// click-to-call. The same tests run on each store (<see cref="SqliteCallPathTests"/>,
+/// <see cref="PostgresCallPathTests"/>).
+/// </summary>
+public abstract class CallPathTests : IAsyncLifetime
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(15);
-    private readonly HubApiFactory _factory = new();
+    private HubApiFactory _factory = null!;
 
-    public void Dispose() => _factory.Dispose();
+    protected abstract Task<HubApiFactory> CreateFactoryAsync();
+
+    public async Task InitializeAsync() => _factory = await CreateFactoryAsync();
+
+    public Task DisposeAsync()
+    {
+        _factory.Dispose();
+        return Task.CompletedTask;
+    }
 
     [Fact]
     public async Task Incoming_call_pops_the_contact_whose_number_is_written_another_way()

@@ -8,11 +8,16 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Hub.Tests.Support;
 
+/// <summary>Where a test host keeps its data and how its bus runs; nulls mean the embedded default.</summary>
+public sealed record HubTopology(string? Postgres = null, string? RabbitMq = null, string? NodeId = null, IReadOnlyDictionary<string, string>? Settings = null);
+
 /// <summary>
-/// The whole embedded hub in-process: SQLite in a fresh temporary data directory, the consumers on
-/// MassTransit's test harness (so tests await "consumed" instead of sleeping), a known admin key.
+/// The whole hub in-process. By default the embedded topology: SQLite in a fresh temporary data
+/// directory and the consumers on MassTransit's test harness. With a <see cref="HubTopology"/> it runs
+/// on a real PostgreSQL and/or RabbitMQ (an Api node of the production topology, without consumers).
+/// Either way <see cref="ConsumedEvents"/> tells tests when a consumer finished an event.
 /// </summary>
-public sealed class HubApiFactory : WebApplicationFactory<Program>
+public sealed class HubApiFactory(HubTopology? topology = null) : WebApplicationFactory<Program>
 {
     public const string AdminKey = "hubk_test-admin-key-for-the-embedded-hub";
 
@@ -24,11 +29,37 @@ public sealed class HubApiFactory : WebApplicationFactory<Program>
     {
         builder.UseSetting("Hub:DataDirectory", DataDirectory);
         builder.UseSetting("Hub:AdminApiKey", AdminKey);
+        if (topology?.Postgres is { } postgres)
+        {
+            builder.UseSetting("ConnectionStrings:Postgres", postgres);
+        }
+
+        if (topology?.RabbitMq is { } rabbitMq)
+        {
+            builder.UseSetting("Hub:Bus", "rabbitmq");
+            builder.UseSetting("ConnectionStrings:RabbitMq", rabbitMq);
+        }
+
+        if (topology?.NodeId is { } nodeId)
+        {
+            builder.UseSetting("Hub:NodeId", nodeId);
+        }
+
+        foreach (var (key, value) in topology?.Settings ?? new Dictionary<string, string>())
+        {
+            builder.UseSetting(key, value);
+        }
+
         builder.ConfigureTestServices(services =>
         {
-            services.AddMassTransitTestHarness();
             services.AddSingleton<ConsumedEvents>();
             services.AddConsumeObserver(provider => provider.GetRequiredService<ConsumedEvents>());
+            if (topology?.RabbitMq is not null)
+            {
+                return;
+            }
+
+            services.AddMassTransitTestHarness();
 
             // The default inactivity window (about a second) ends a wait while consumers queue for
             // SQLite's single writer on a loaded 2-core machine; it only lengthens a failing wait.

@@ -1,0 +1,41 @@
+using Hub.Workers.Hosting;
+using MassTransit;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Hub.Tests.Support;
+
+/// <summary>A Hub.Workers host of the production topology, in this test process on a real broker and database.</summary>
+public sealed class WorkerProcess : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private WorkerProcess(WebApplication app) => _app = app;
+
+    public ConsumedEvents Consumed => _app.Services.GetRequiredService<ConsumedEvents>();
+
+    public IServiceProvider Services => _app.Services;
+
+    public static async Task<WorkerProcess> StartAsync(string postgres, string rabbitMq)
+    {
+        var app = WorkerHost.Create(
+            ["--Hub:Bus=rabbitmq", $"--ConnectionStrings:RabbitMq={rabbitMq}", $"--ConnectionStrings:Postgres={postgres}"],
+            builder =>
+            {
+                builder.WebHost.UseUrls("http://127.0.0.1:0");
+                builder.Services.AddSingleton<ConsumedEvents>();
+                builder.Services.AddConsumeObserver(provider => provider.GetRequiredService<ConsumedEvents>());
+            });
+        await app.StartAsync();
+        return new WorkerProcess(app);
+    }
+
+    public Task WaitAsync(string endpoint, Guid eventId) => Consumed.WaitAsync(endpoint, eventId, TimeSpan.FromSeconds(30));
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}
