@@ -33,7 +33,4 @@ public sealed class HubSettings
 
     /// <summary>A command not confirmed by the agent's browser within this time reads as <c>expired</c>.</summary>
     public TimeSpan CommandTimeout { get; set; } = TimeSpan.FromSeconds(60);
-
-    /// <summary>Seed a demo tenant with contacts and print the demo URL (embedded default).</summary>
-    public bool SeedDemo { get; set; } = true;
 }
