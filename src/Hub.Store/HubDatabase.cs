@@ -30,6 +30,12 @@ public sealed class HubDatabase : IAsyncDisposable
 
     public SqlDialect Dialect { get; }
 
+    /// <summary>
+    /// Membership in a list parameter: Dapper expands a list into <c>IN (@p1, @p2, …)</c> for SQLite but
+    /// hands Npgsql one array parameter, which PostgreSQL compares with <c>= ANY</c>.
+    /// </summary>
+    public string InList(string parameter) => Dialect == SqlDialect.Postgres ? $"= ANY(@{parameter})" : $"IN @{parameter}";
+
     public static HubDatabase ForPostgres(string connectionString) =>
         new(SqlDialect.Postgres, NpgsqlDataSource.Create(connectionString), null);
 

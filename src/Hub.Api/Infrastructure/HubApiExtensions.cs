@@ -8,9 +8,8 @@ using Hub.Api.Ingest;
 using Hub.Api.Sessions;
 using Hub.Api.Tenants;
 using Hub.Store;
+using Hub.Workers.Hosting;
 using Microsoft.AspNetCore.Authentication;
-using Microsoft.AspNetCore.Diagnostics.HealthChecks;
-using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace Hub.Api.Infrastructure;
 
@@ -57,8 +56,7 @@ internal static class HubApiExtensions
 
     public static WebApplication MapHub(this WebApplication app)
     {
-        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
-        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
+        app.MapHubHealthEndpoints();
         app.MapOpenApi();
         app.MapHub<AgentHub>("/hubs/agent");
         app.MapTenantEndpoints();

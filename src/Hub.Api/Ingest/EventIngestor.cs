@@ -80,7 +80,7 @@ public sealed class EventIngestor(HubDatabase database, ConfirmedPublisher publi
         await using (var connection = await database.OpenAsync(cancellationToken))
         {
             seen = (await connection.QueryAsync<string>(new CommandDefinition(
-                "SELECT event_id FROM ingested_events WHERE tenant_id = @tenantId AND event_id IN @ids",
+                $"SELECT event_id FROM ingested_events WHERE tenant_id = @tenantId AND event_id {database.InList("ids")}",
                 new { tenantId, ids }, cancellationToken: cancellationToken))).ToHashSet(StringComparer.Ordinal);
         }
 

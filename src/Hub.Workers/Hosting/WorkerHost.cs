@@ -1,9 +1,7 @@
 using Hub.Store;
 using MassTransit;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace Hub.Workers.Hosting;
 
@@ -35,8 +33,7 @@ public static class WorkerHost
         configure?.Invoke(builder);
 
         var app = builder.Build();
-        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
-        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
+        app.MapHubHealthEndpoints();
         return app;
     }
 }

@@ -53,5 +53,6 @@ public sealed class ConsumedEvents : IConsumeObserver
     private TaskCompletionSource Signal(string endpoint, Guid eventId) =>
         _done.GetOrAdd((endpoint, eventId), _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
 
-    private static string EndpointOf(ConsumeContext context) => context.ReceiveContext.InputAddress.AbsolutePath.TrimStart('/');
+    /// <summary>The queue name: the last path segment (on RabbitMQ the path starts with the virtual host).</summary>
+    private static string EndpointOf(ConsumeContext context) => context.ReceiveContext.InputAddress.Segments[^1];
 }

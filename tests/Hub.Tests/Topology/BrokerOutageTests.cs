@@ -102,6 +102,19 @@ public sealed class BrokerOutageTests(PostgresFixture postgres) : IAsyncLifetime
         }
 
         Assert.Equal(logged.Count, logged.Select(row => row.EventId).Distinct().Count());
-        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health/ready")).StatusCode);
+
+        // Readiness has no push signal, so it is polled, with a deadline. It returns once MassTransit
+        // has reconnected every receive endpoint, including this node's auto-delete push queue that
+        // the broker's restart removed; a screen-pop arriving proves that queue is back.
+        var ready = Stopwatch.StartNew();
+        while ((await client.GetAsync("/health/ready")).StatusCode != HttpStatusCode.OK)
+        {
+            Assert.True(ready.Elapsed < TimeSpan.FromSeconds(30), "/health/ready did not recover within 30 s of the broker's return.");
+            await Task.Delay(200);
+        }
+
+        var pops = agent.Subscribe("ScreenPop");
+        await agent.InvokeAsync("Publish", Envelope("incoming_call", Call("call-after", "0912345678")));
+        Assert.Equal("call-after", (await pops.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(20))).GetProperty("call_id").GetString());
     }
 }
