@@ -35,6 +35,9 @@ dotnet build Hub.sln -c Debug
 echo "==> .NET tests"
 dotnet test Hub.sln -c Debug --no-build
 
+echo "==> Browser relay unit tests"
+(cd src/relay && npm ci --no-audit --no-fund --loglevel=error && npm run typecheck --silent && npm test)
+
 echo "==> Walkthrough with the real @microsoft/signalr client"
 (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error && npm test)
 

@@ -5,6 +5,7 @@ using Hub.Api.Calls;
 using Hub.Api.Commands;
 using Hub.Api.Contacts;
 using Hub.Api.Ingest;
+using Hub.Api.Pages;
 using Hub.Api.Sessions;
 using Hub.Api.Tenants;
 using Hub.Store;
@@ -83,6 +84,7 @@ internal static class HubApiExtensions
             };
             await HubProblems.WriteAsync(context.HttpContext, response.StatusCode, code, $"The request failed with HTTP {response.StatusCode}.");
         });
+        app.MapRelay();
         app.UseWebSockets();
         app.UseAuthentication();
         app.UseAuthorization();

@@ -36,6 +36,21 @@ public sealed class OperationsTests : IDisposable
     }
 
     [Fact]
+    public async Task Relay_bundle_is_served_as_a_script_and_as_a_module()
+    {
+        using var client = _factory.CreateClient();
+
+        var script = await client.GetAsync("/relay/hub-relay.js");
+        var module = await client.GetAsync("/relay/hub-relay.mjs");
+
+        Assert.Equal(HttpStatusCode.OK, script.StatusCode);
+        Assert.Equal("text/javascript", script.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("HubRelay", await script.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, module.StatusCode);
+        Assert.Equal("text/javascript", module.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Fact]
     public async Task Unknown_route_is_a_problem_with_a_code()
     {
         using var client = _factory.Admin();
