@@ -1,3 +1,4 @@
+using Hub.Api.Demo;
 using Hub.Api.Infrastructure;
 using Hub.Store;
 
@@ -8,11 +9,13 @@ builder.Services.AddHubHttp();
 builder.Services.AddHubAuthentication();
 builder.Services.AddHubAgents();
 builder.Services.AddHubBus(builder.Configuration);
+builder.AddHubDemo();
 
 var app = builder.Build();
 
 app.UseHubHttp();
 app.MapHub();
+app.MapHubDemo();
 app.PrintStartupBanner();
 
 app.Run();

@@ -31,6 +31,21 @@ public sealed class HubSettings
 
     public TimeSpan SessionLifetime { get; set; } = TimeSpan.FromHours(12);
 
+    public DemoSettings Demo { get; set; } = new();
+
     /// <summary>A command not confirmed by the agent's browser within this time reads as <c>expired</c>.</summary>
     public TimeSpan CommandTimeout { get; set; } = TimeSpan.FromSeconds(60);
+}
+
+/// <summary><c>Hub__Demo__*</c>: the <c>/demo</c> CRM page and its webphone simulator.</summary>
+public sealed class DemoSettings
+{
+    /// <summary>Default: on in the embedded default (in-memory bus), off in the production topology.</summary>
+    public bool? Enabled { get; set; }
+
+    /// <summary>
+    /// A second listening address for the webphone simulator, so it runs on another origin than the
+    /// CRM page as the real webphone does. Default: the first listening address with its port + 1.
+    /// </summary>
+    public string? WebphoneUrl { get; set; }
 }

@@ -46,7 +46,7 @@ internal static class AgentEndpoints
         CommandStore commands, TenantConfigReader configs, CancellationToken cancellationToken) =>
         SendAsync(agentId, request.Type, request.Payload ?? JsonSerializer.SerializeToElement(new { }), account, connections, commands, configs, cancellationToken);
 
-    private static async Task<IResult> SendAsync(string agentId, string? type, JsonElement payload, WorkingAccount account,
+    internal static async Task<IResult> SendAsync(string agentId, string? type, JsonElement payload, WorkingAccount account,
         AgentConnections connections, CommandStore commands, TenantConfigReader configs, CancellationToken cancellationToken)
     {
         if (!Ids.IsAgentId(agentId))

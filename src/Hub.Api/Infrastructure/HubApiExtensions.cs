@@ -85,6 +85,8 @@ internal static class HubApiExtensions
             await HubProblems.WriteAsync(context.HttpContext, response.StatusCode, code, $"The request failed with HTTP {response.StatusCode}.");
         });
         app.MapRelay();
+        app.UseDefaultFiles();
+        app.UseStaticFiles();
         app.UseWebSockets();
         app.UseAuthentication();
         app.UseAuthorization();

@@ -18,6 +18,11 @@ internal static class StartupBanner
             Console.WriteLine($"  Hub is listening on {string.Join(", ", addresses)}");
             Console.WriteLine($"  Health:    {url}/health/ready");
             Console.WriteLine($"  OpenAPI:   {url}/openapi/v1.json");
+            if (app.Services.GetService<Demo.DemoTenant>() is not null)
+            {
+                Console.WriteLine($"  Demo:      {url}/demo   (a CRM page with the webphone simulator: ring, answer, click-to-call)");
+            }
+
             Console.WriteLine($"  Master tenant: {bootstrap.MasterTenantId}");
             Console.WriteLine(bootstrap.NewAdminKey is { } key
                 ? $"  Admin API key (shown once, kept in {bootstrap.AdminKeyFile}):\n    {key}"

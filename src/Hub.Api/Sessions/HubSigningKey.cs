@@ -1,5 +1,7 @@
 using System.Security.Cryptography;
 using Dapper;
+using Hub.Api.Auth;
+using Hub.Api.Auth.Jwt;
 using Hub.Store;
 
 namespace Hub.Api.Sessions;
@@ -14,6 +16,24 @@ public sealed class HubSigningKey(HubDatabase database, TimeProvider clock)
     public const string Issuer = "hub";
 
     private byte[]? _secret;
+
+    /// <summary>A single-use embed token for one agent of one tenant.</summary>
+    public async Task<(string Token, DateTimeOffset ExpiresAt)> MintEmbedTokenAsync(string tenantId, string agentId, int ttlSeconds, CancellationToken cancellationToken)
+    {
+        var now = DateTimeOffset.FromUnixTimeSeconds(clock.GetUtcNow().ToUnixTimeSeconds());
+        var expiresAt = now.AddSeconds(ttlSeconds);
+        var token = Hs256Jwt.Create(new JwtClaims
+        {
+            Issuer = Issuer,
+            Audience = tenantId,
+            Subject = agentId,
+            TokenId = Guid.NewGuid().ToString("N"),
+            IssuedAt = now,
+            ExpiresAt = expiresAt,
+            Role = Roles.Agent,
+        }, await GetAsync(cancellationToken), KeyId);
+        return (token, expiresAt);
+    }
 
     public async ValueTask<byte[]> GetAsync(CancellationToken cancellationToken)
     {

@@ -2,7 +2,6 @@ using System.Security.Claims;
 using Dapper;
 using Hub.Api.Agents;
 using Hub.Api.Auth;
-using Hub.Api.Auth.Jwt;
 using Hub.Api.Infrastructure;
 using Hub.Store;
 using Microsoft.Extensions.Options;
@@ -29,7 +28,7 @@ internal static class SessionEndpoints
 
     /// <summary>A short-lived, single-use token for one agent, for the CRM backend to hand to its page.</summary>
     private static async Task<EmbedTokenResponse> MintEmbedTokenAsync(EmbedTokenRequest request, WorkingAccount account, HubSigningKey signingKey,
-        TimeProvider clock, CancellationToken cancellationToken)
+        CancellationToken cancellationToken)
     {
         if (!Ids.IsAgentId(request.AgentId))
         {
@@ -42,19 +41,7 @@ internal static class SessionEndpoints
             throw HubProblemException.BadRequest("invalid_ttl", "ttl_seconds must be between 30 and 3600.");
         }
 
-        var now = DateTimeOffset.FromUnixTimeSeconds(clock.GetUtcNow().ToUnixTimeSeconds());
-        var expiresAt = now.AddSeconds(ttl);
-        var token = Hs256Jwt.Create(new JwtClaims
-        {
-            Issuer = HubSigningKey.Issuer,
-            Audience = account.TenantId,
-            Subject = request.AgentId,
-            TokenId = Guid.NewGuid().ToString("N"),
-            IssuedAt = now,
-            ExpiresAt = expiresAt,
-            Role = Roles.Agent,
-            Other = new Dictionary<string, System.Text.Json.JsonElement>(),
-        }, await signingKey.GetAsync(cancellationToken), HubSigningKey.KeyId);
+        var (token, expiresAt) = await signingKey.MintEmbedTokenAsync(account.TenantId, request.AgentId!, ttl, cancellationToken);
         return new EmbedTokenResponse(token, expiresAt);
     }
 

@@ -109,6 +109,15 @@ public sealed class ContactDirectory(HubDatabase database, TimeProvider clock)
         return found.Count == 0 ? null : found[0];
     }
 
+    /// <summary>A tenant's contacts by name (the demo's directory; large tenants page through their CRM).</summary>
+    public async Task<IReadOnlyList<Contact>> ListAsync(string tenantId, CancellationToken cancellationToken, int limit = 500)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        return await QueryAsync(connection,
+            "SELECT * FROM contacts WHERE tenant_id = @tenantId ORDER BY display_name, external_id LIMIT @limit",
+            new { tenantId, limit }, cancellationToken);
+    }
+
     public async Task<bool> DeleteAsync(string tenantId, string externalId, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
