@@ -31,6 +31,12 @@ public sealed class HubSettings
 
     public TimeSpan SessionLifetime { get; set; } = TimeSpan.FromHours(12);
 
+    /// <summary>
+    /// Origins of CRM pages that run the relay against this hub from another origin (CORS for REST and
+    /// SignalR). Hub-wide until per-account <c>crm_origins</c> take over.
+    /// </summary>
+    public string[] CrmOrigins { get; set; } = [];
+
     public DemoSettings Demo { get; set; } = new();
 
     /// <summary>A command not confirmed by the agent's browser within this time reads as <c>expired</c>.</summary>

@@ -16,8 +16,13 @@ namespace Hub.Api.Infrastructure;
 
 internal static class HubApiExtensions
 {
-    public static IServiceCollection AddHubHttp(this IServiceCollection services)
+    public static IServiceCollection AddHubHttp(this IServiceCollection services, IConfiguration configuration)
     {
+        // Credentials are allowed because SignalR's browser client negotiates with them; that is only
+        // safe with an explicit list of origins, never a wildcard.
+        var crmOrigins = HubTransport.ReadSettings(configuration).CrmOrigins;
+        services.AddCors(cors => cors.AddDefaultPolicy(policy => policy
+            .WithOrigins(crmOrigins).AllowAnyHeader().AllowAnyMethod().AllowCredentials()));
         services.AddProblemDetails();
         services.AddExceptionHandler<HubProblemExceptionHandler>();
         services.ConfigureHttpJsonOptions(options => HubJson.Configure(options.SerializerOptions));
@@ -88,6 +93,7 @@ internal static class HubApiExtensions
         app.UseDefaultFiles();
         app.UseStaticFiles();
         app.UseWebSockets();
+        app.UseCors();
         app.UseAuthentication();
         app.UseAuthorization();
         return app;

@@ -50,6 +50,23 @@ public sealed class OperationsTests : IDisposable
         Assert.Equal("text/javascript", module.Content.Headers.ContentType?.MediaType);
     }
 
+    [Theory]
+    [InlineData("https://crm.example.com", true)]
+    [InlineData("https://evil.example.com", false)]
+    public async Task Only_configured_crm_origins_may_call_the_hub_from_a_browser(string origin, bool allowed)
+    {
+        using var factory = new HubApiFactory(new HubTopology(Settings: new Dictionary<string, string> { ["Hub:CrmOrigins:0"] = "https://crm.example.com" }));
+        using var client = factory.CreateClient();
+        using var preflight = new HttpRequestMessage(HttpMethod.Options, "/api/v1/sessions");
+        preflight.Headers.Add("Origin", origin);
+        preflight.Headers.Add("Access-Control-Request-Method", "POST");
+        preflight.Headers.Add("Access-Control-Request-Headers", "authorization");
+
+        var response = await client.SendAsync(preflight);
+
+        Assert.Equal(allowed, response.Headers.TryGetValues("Access-Control-Allow-Origin", out var values) && values.Single() == origin);
+    }
+
     [Fact]
     public async Task Unknown_route_is_a_problem_with_a_code()
     {
