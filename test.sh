@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The one command that runs every Hub test: installs what is missing (Node.js, RabbitMQ, PostgreSQL
-# from Debian's packages), builds, runs the .NET tests (including the production topology on real
-# servers the fixtures start) and the black-box walkthrough with the real @microsoft/signalr client.
+# The one command that runs every Hub test: installs what is missing (Node.js, RabbitMQ, PostgreSQL,
+# Chromium from Debian's packages), builds, runs the .NET tests (including the production topology
+# on real servers the fixtures start), the relay's unit tests, the black-box walkthrough with the
+# real @microsoft/signalr client, and the /demo page in a real browser.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
@@ -40,5 +41,9 @@ echo "==> Browser relay unit tests"
 
 echo "==> Walkthrough with the real @microsoft/signalr client"
 (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error && npm test)
+
+echo "==> Browser tests: the /demo page in Debian's Chromium"
+[ -x /usr/bin/chromium ] || apt_install chromium
+(cd tests/browser && npm ci --no-audit --no-fund --loglevel=error && npm test)
 
 echo "==> All tests passed"

@@ -55,7 +55,7 @@ internal static class DemoEndpoints
             return app;
         }
 
-        app.MapGet("/demo", () => Results.Redirect("/demo/")).ExcludeFromDescription();
+        // /demo itself is static: UseDefaultFiles redirects it to /demo/ and serves index.html.
         var demo = app.MapGroup("/demo/api").ExcludeFromDescription().AllowAnonymous();
         demo.MapGet("/config", Config);
         demo.MapPost("/token", TokenAsync);

@@ -24,6 +24,9 @@ internal sealed class DemoTenant(HubDatabase database, TenantBootstrap bootstrap
         Demo("c-1005", "John Carter", "Carter & Sons, UK", "+44 20 7946 0958", "silver", "Lan"),
     ];
 
+    private const string DemoConfigDocument =
+        """{"screen_pop": {"record_url_template": "https://crm.example/contacts/{external_id}", "new_contact_url_template": "https://crm.example/contacts/new?phone={number}"}}""";
+
     public string TenantId { get; private set; } = "";
 
     public async Task StartAsync(CancellationToken cancellationToken)
@@ -41,6 +44,14 @@ internal sealed class DemoTenant(HubDatabase database, TenantBootstrap bootstrap
                 INSERT INTO tenants (id, name, parent_id, is_master, created_at) VALUES (@TenantId, 'Demo CRM', @parent, 0, @now)
                 ON CONFLICT (id) DO NOTHING
                 """, new { TenantId, parent = bootstrap.MasterTenantId, now = clock.NowMs() }, cancellationToken: cancellationToken));
+
+            // Unknown callers get a "new contact" link; kept if someone changed the demo's config since.
+            await connection.ExecuteAsync(new CommandDefinition(
+                """
+                INSERT INTO tenant_config (tenant_id, document, updated_at) VALUES (@TenantId, @document, @now)
+                ON CONFLICT (tenant_id) DO NOTHING
+                """,
+                new { TenantId, document = DemoConfigDocument, now = clock.NowMs() }, cancellationToken: cancellationToken));
         }
 
         await contacts.UpsertAsync(TenantId, Contacts, "84", cancellationToken);

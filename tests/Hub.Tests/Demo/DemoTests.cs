@@ -47,6 +47,22 @@ public sealed class DemoTests : IDisposable
     }
 
     [Fact]
+    public async Task Unknown_caller_to_the_demo_gets_a_new_contact_link_with_the_number()
+    {
+        using var page = _factory.CreateClient();
+        var token = await (await page.PostAsync("/demo/api/token", null)).Content.ReadAsStringAsync();
+        var session = await ReadAsync(await ExchangeAsync(_factory, token), HttpStatusCode.OK);
+        await using var agent = await _factory.ConnectAgentAsync(session["session_token"]!.GetValue<string>());
+        var pops = agent.Subscribe("ScreenPop");
+
+        await agent.InvokeAsync("Publish", Envelope("incoming_call", Call("demo-unknown", "+84 1111 222")));
+
+        var pop = await pops.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.True(pop.GetProperty("unknown_caller").GetBoolean());
+        Assert.Equal("https://crm.example/contacts/new?phone=%2B84%201111%20222", pop.GetProperty("url").GetString());
+    }
+
+    [Fact]
     public async Task Demo_is_off_when_disabled()
     {
         using var factory = new HubApiFactory(new HubTopology(Settings: new Dictionary<string, string> { ["Hub:Demo:Enabled"] = "false" }));
