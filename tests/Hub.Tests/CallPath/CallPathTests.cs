@@ -95,12 +95,11 @@ public abstract class CallPathTests : IAsyncLifetime
         await using var agent = await ConnectAgentAsync(_factory, crm, "agent-7");
         var pops = agent.Subscribe("ScreenPop");
         var start = DateTimeOffset.UtcNow;
-        var hangupId = Guid.NewGuid();
 
-        await agent.InvokeAsync("Publish", Envelope("incoming_call", Call("call-5", "+84 912 345 678"), seq: 1, occurredAt: start));
-        await agent.InvokeAsync("Publish", Envelope("call_answered", Call("call-5"), seq: 2, occurredAt: start.AddSeconds(4)));
-        await agent.InvokeAsync("Publish", Envelope("call_hangup", new { call = new { uuid = "call-5" }, billsec = 42 }, hangupId, 3, start.AddSeconds(46)));
-        await _factory.CallLogConsumedAsync(hangupId);
+        await PublishAllLoggedAsync(agent,
+            Envelope("incoming_call", Call("call-5", "+84 912 345 678"), seq: 1, occurredAt: start),
+            Envelope("call_answered", Call("call-5"), seq: 2, occurredAt: start.AddSeconds(4)),
+            Envelope("call_hangup", new { call = new { uuid = "call-5" }, billsec = 42 }, seq: 3, occurredAt: start.AddSeconds(46)));
         await pops.ReadAsync().AsTask().WaitAsync(Timeout);
 
         var page = await ReadAsync(await crm.GetAsync("/api/v1/calls"), HttpStatusCode.OK);
@@ -138,12 +137,11 @@ public abstract class CallPathTests : IAsyncLifetime
     {
         var (_, crm) = await CreateTenantAsync(_factory, "Acme");
         await using var agent = await ConnectAgentAsync(_factory, crm, "agent-7");
-        var hangupId = Guid.NewGuid();
         var start = DateTimeOffset.UtcNow;
 
-        await agent.InvokeAsync("Publish", Envelope("incoming_call", Call("call-7", "0912345678"), seq: 1, occurredAt: start));
-        await agent.InvokeAsync("Publish", Envelope("call_hangup", new { call = new { uuid = "call-7" }, billsec = 0 }, hangupId, 2, start.AddSeconds(20)));
-        await _factory.CallLogConsumedAsync(hangupId);
+        await PublishAllLoggedAsync(agent,
+            Envelope("incoming_call", Call("call-7", "0912345678"), seq: 1, occurredAt: start),
+            Envelope("call_hangup", new { call = new { uuid = "call-7" }, billsec = 0 }, seq: 2, occurredAt: start.AddSeconds(20)));
 
         var page = await ReadAsync(await crm.GetAsync("/api/v1/calls?status=missed"), HttpStatusCode.OK);
         var call = Assert.Single(page["items"]!.AsArray())!;
@@ -156,13 +154,12 @@ public abstract class CallPathTests : IAsyncLifetime
     {
         var (_, crm) = await CreateTenantAsync(_factory, "Acme");
         await using var agent = await ConnectAgentAsync(_factory, crm, "agent-7");
-        var answerId = Guid.NewGuid();
         var start = DateTimeOffset.UtcNow;
 
-        await agent.InvokeAsync("Publish", Envelope("call_hangup", new { call = new { uuid = "call-8" }, billsec = 0 }, seq: 2, occurredAt: start.AddSeconds(10)));
-        await agent.InvokeAsync("Publish", Envelope("incoming_call", Call("call-8", "0912345678"), seq: 1, occurredAt: start));
-        await agent.InvokeAsync("Publish", Envelope("call_answered", Call("call-8"), answerId, 3, start.AddSeconds(11)));
-        await _factory.CallLogConsumedAsync(answerId);
+        await PublishAllLoggedAsync(agent,
+            Envelope("call_hangup", new { call = new { uuid = "call-8" }, billsec = 0 }, seq: 2, occurredAt: start.AddSeconds(10)),
+            Envelope("incoming_call", Call("call-8", "0912345678"), seq: 1, occurredAt: start),
+            Envelope("call_answered", Call("call-8"), seq: 3, occurredAt: start.AddSeconds(11)));
 
         var call = await ReadAsync(await crm.GetAsync("/api/v1/calls/call-8"), HttpStatusCode.OK);
         Assert.Equal("missed", call["status"]!.GetValue<string>());
@@ -339,5 +336,22 @@ public abstract class CallPathTests : IAsyncLifetime
         while (cursor is not null);
 
         Assert.Equal(["call-p4", "call-p3", "call-p2", "call-p1", "call-p0"], seen);
+    }
+
+    /// <summary>
+    /// Publishes in this order and waits until the call log has every one of them: consumers may take
+    /// a call's events in any order, so waiting for the last one published is not enough.
+    /// </summary>
+    private async Task PublishAllLoggedAsync(SignalRTestClient agent, params object[] envelopes)
+    {
+        foreach (var envelope in envelopes)
+        {
+            await agent.InvokeAsync("Publish", envelope);
+        }
+
+        foreach (var envelope in envelopes)
+        {
+            await _factory.CallLogConsumedAsync(Guid.Parse((string)((Dictionary<string, object?>)envelope)["event_id"]!));
+        }
     }
 }
