@@ -14,7 +14,7 @@ export const adminKey = 'hubk_browser-tests-admin-key-0123456789';
 
 const START_TIMEOUT_MS = 90_000;
 
-async function freePort() {
+export async function freePort() {
   return new Promise((done, fail) => {
     const server = createServer();
     server.once('error', fail);
@@ -40,7 +40,11 @@ async function portClosed(port, deadlineMs = 15_000) {
   }
 }
 
-export async function createHub() {
+/**
+ * `extraArgs` are appended to the hub's command line (configuration such as
+ * `--Hub:CrmOrigins:0=http://127.0.0.1:1234` or `--Hub:Demo:Enabled=false`).
+ */
+export async function createHub({ extraArgs = [] } = {}) {
   const port = await freePort();
   let webphonePort = await freePort();
   while (webphonePort === port) webphonePort = await freePort();
@@ -60,7 +64,7 @@ export async function createHub() {
     // Its own process group, so stop() reaches the app that `dotnet run` starts as well as dotnet itself.
     const started = spawn('dotnet', [
       'run', '--no-build', '-c', configuration, '--project', join(repo, 'src', 'Hub.Api'), '--',
-      '--urls', url, `--Hub:Demo:WebphoneUrl=${webphoneUrl}`,
+      '--urls', url, `--Hub:Demo:WebphoneUrl=${webphoneUrl}`, ...extraArgs,
     ], {
       env: { ...process.env, Hub__DataDirectory: dataDirectory, Hub__AdminApiKey: adminKey, DOTNET_NOLOGO: '1', DOTNET_CLI_TELEMETRY_OPTOUT: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
