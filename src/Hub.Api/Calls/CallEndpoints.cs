@@ -118,7 +118,10 @@ internal static class CallEndpoints
         """
         SELECT c.call_id, c.agent_id, c.direction, c.from_number, c.to_number, c.status, c.started_at, c.answered_at, c.ended_at,
                c.ring_seconds, c.billsec, c.hangup_cause, c.campaign_id, c.lead_id,
-               p.primary_external_id AS contact_external_id, p.primary_display_name AS contact_display_name
+               CASE WHEN p.picked_external_id IS NOT NULL THEN p.picked_external_id
+                    WHEN p.match_count = 1 THEN p.primary_external_id END AS contact_external_id,
+               CASE WHEN p.picked_external_id IS NOT NULL THEN p.picked_display_name
+                    WHEN p.match_count = 1 THEN p.primary_display_name END AS contact_display_name
         FROM calls c LEFT JOIN screen_pops p ON p.tenant_id = c.tenant_id AND p.call_id = c.call_id
         """;
 

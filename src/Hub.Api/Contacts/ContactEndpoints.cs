@@ -137,7 +137,7 @@ internal static class ContactEndpoints
         }
 
         var config = await configs.ReadAsync(account.TenantId, cancellationToken);
-        return await directory.FindByPhoneAsync(account.TenantId, phone, configs.CountryCodeOf(config.Config), cancellationToken);
+        return await directory.FindByPhoneAsync(account.TenantId, phone, configs.CountryCodeOf(config.Config), agentId: null, cancellationToken);
     }
 
     private static async Task<Contact> GetAsync(string externalId, WorkingAccount account, ContactDirectory directory, CancellationToken cancellationToken) =>

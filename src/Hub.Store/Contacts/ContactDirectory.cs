@@ -20,7 +20,8 @@ public sealed record Contact
 /// <summary>
 /// A tenant's contacts, indexed by canonical (E.164) number so that any written form of a number finds
 /// them. Matching: exact E.164 first; failing that, the same national significant number (a contact
-/// saved without its country code still pops).
+/// saved without its country code still pops). Ranking of several matches: the contact this agent
+/// picked the last time this number called, then the most recently updated.
 /// </summary>
 public sealed class ContactDirectory(HubDatabase database, TimeProvider clock)
 {
@@ -68,8 +69,9 @@ public sealed class ContactDirectory(HubDatabase database, TimeProvider clock)
         return contacts.Count;
     }
 
-    /// <summary>Contacts whose numbers match <paramref name="rawNumber"/>, most recently updated first.</summary>
-    public async Task<IReadOnlyList<Contact>> FindByPhoneAsync(string tenantId, string rawNumber, string countryCode, CancellationToken cancellationToken)
+    /// <summary>Contacts whose numbers match <paramref name="rawNumber"/>, in rank order (see the class).</summary>
+    public async Task<IReadOnlyList<Contact>> FindByPhoneAsync(string tenantId, string rawNumber, string countryCode, string? agentId,
+        CancellationToken cancellationToken)
     {
         if (PhoneNumbers.Normalise(rawNumber, countryCode) is not { } number)
         {
@@ -77,28 +79,20 @@ public sealed class ContactDirectory(HubDatabase database, TimeProvider clock)
         }
 
         await using var connection = await database.OpenAsync(cancellationToken);
-        var exact = await QueryAsync(connection,
-            """
-            SELECT c.* FROM contacts c
-            WHERE c.tenant_id = @tenantId AND c.external_id IN
-                (SELECT p.external_id FROM contact_phones p WHERE p.tenant_id = @tenantId AND p.canonical = @canonical)
-            ORDER BY c.updated_at DESC, c.external_id
-            LIMIT 50
-            """, new { tenantId, canonical = number.E164 }, cancellationToken);
-        if (exact.Count > 0)
-        {
-            return exact;
-        }
-
-        return await QueryAsync(connection,
-            """
-            SELECT c.* FROM contacts c
-            WHERE c.tenant_id = @tenantId AND c.external_id IN
-                (SELECT p.external_id FROM contact_phones p WHERE p.tenant_id = @tenantId AND p.national = @national)
-            ORDER BY c.updated_at DESC, c.external_id
-            LIMIT 50
-            """, new { tenantId, national = number.National }, cancellationToken);
+        var args = new { tenantId, canonical = number.E164, national = number.National, agentId };
+        var exact = await QueryAsync(connection, RankedMatches("p.canonical = @canonical"), args, cancellationToken);
+        return exact.Count > 0 ? exact : await QueryAsync(connection, RankedMatches("p.national = @national"), args, cancellationToken);
     }
+
+    private static string RankedMatches(string phoneCondition) =>
+        $"""
+        SELECT c.* FROM contacts c
+        LEFT JOIN contact_picks k ON k.tenant_id = c.tenant_id AND k.agent_id = @agentId AND k.canonical = @canonical AND k.external_id = c.external_id
+        WHERE c.tenant_id = @tenantId AND c.external_id IN
+            (SELECT p.external_id FROM contact_phones p WHERE p.tenant_id = @tenantId AND {phoneCondition})
+        ORDER BY CASE WHEN k.external_id IS NULL THEN 1 ELSE 0 END, c.updated_at DESC, c.external_id
+        LIMIT 50
+        """;
 
     public async Task<Contact?> GetAsync(string tenantId, string externalId, CancellationToken cancellationToken)
     {

@@ -21,7 +21,7 @@ public sealed class ScreenPopConsumer(HubDatabase database, ContactDirectory con
         var message = context.Message;
         var cancellationToken = context.CancellationToken;
         var config = (await configs.ReadCachedAsync(message.TenantId, cancellationToken)).Config;
-        var matches = await contacts.FindByPhoneAsync(message.TenantId, message.Number, configs.CountryCodeOf(config), cancellationToken);
+        var matches = await contacts.FindByPhoneAsync(message.TenantId, message.Number, configs.CountryCodeOf(config), message.AgentId, cancellationToken);
 
         var recordTemplate = config.ScreenPop?.RecordUrlTemplate;
         var popMatches = matches.Select(contact => new ScreenPopMatch
@@ -71,8 +71,8 @@ public sealed class ScreenPopConsumer(HubDatabase database, ContactDirectory con
         await using var connection = await database.OpenAsync(cancellationToken);
         var inserted = await connection.ExecuteAsync(new CommandDefinition(
             """
-            INSERT INTO screen_pops (tenant_id, call_id, agent_id, number, unknown_caller, primary_external_id, primary_display_name, matches, created_at)
-            VALUES (@TenantId, @CallId, @AgentId, @Number, @unknown, @primaryId, @primaryName, @matches, @createdAt)
+            INSERT INTO screen_pops (tenant_id, call_id, agent_id, number, unknown_caller, primary_external_id, primary_display_name, matches, match_count, created_at)
+            VALUES (@TenantId, @CallId, @AgentId, @Number, @unknown, @primaryId, @primaryName, @matches, @matchCount, @createdAt)
             ON CONFLICT (tenant_id, call_id) DO NOTHING
             """,
             new
@@ -82,6 +82,7 @@ public sealed class ScreenPopConsumer(HubDatabase database, ContactDirectory con
                 primaryId = pop.Matches.FirstOrDefault()?.ExternalId,
                 primaryName = pop.Matches.FirstOrDefault()?.DisplayName,
                 matches = JsonSerializer.Serialize(pop.Matches.Select(match => match.ExternalId)),
+                matchCount = pop.Matches.Count,
                 createdAt = pop.CreatedAt.ToUnixTimeMilliseconds(),
             }, cancellationToken: cancellationToken));
         if (inserted > 0)
