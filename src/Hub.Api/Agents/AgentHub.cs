@@ -14,7 +14,7 @@ namespace Hub.Api.Agents;
 /// a precise <c>invalid_event:</c> error instead of a binding failure, and the connection stays open.
 /// </summary>
 [Authorize(Policy = HubPolicies.AgentSession)]
-public sealed class AgentHub(EventIngestor ingestor, AgentConnections connections, CommandStore commands) : Hub<IAgentClient>
+public sealed class AgentHub(EventIngestor ingestor, AgentConnections connections, CommandStore commands, ContactPicks picks) : Hub<IAgentClient>
 {
     public static string GroupOf(string tenantId, string agentId) => $"agent:{tenantId}:{agentId}";
 
@@ -53,6 +53,13 @@ public sealed class AgentHub(EventIngestor ingestor, AgentConnections connection
     {
         var (tenantId, agentId) = Agent;
         return commands.RecordResultAsync(tenantId, agentId, result, Context.ConnectionAborted);
+    }
+
+    /// <summary><c>PickContact({call_id, external_id})</c>: the agent chose this contact among the pop's matches.</summary>
+    public Task PickContact(JsonElement pick)
+    {
+        var (tenantId, agentId) = Agent;
+        return picks.PickAsync(tenantId, agentId, pick, Context.ConnectionAborted);
     }
 
     private (string TenantId, string AgentId) Agent =>

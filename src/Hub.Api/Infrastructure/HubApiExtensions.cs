@@ -3,6 +3,7 @@ using Hub.Api.ApiKeys;
 using Hub.Api.Auth;
 using Hub.Api.Calls;
 using Hub.Api.Commands;
+using Hub.Api.Config;
 using Hub.Api.Contacts;
 using Hub.Api.Ingest;
 using Hub.Api.Pages;
@@ -57,6 +58,7 @@ internal static class HubApiExtensions
         services.AddScoped<ConfirmedPublisher>();
         services.AddScoped<EventIngestor>();
         services.AddScoped<CommandStore>();
+        services.AddSingleton<ContactPicks>();
         return services;
     }
 
@@ -70,6 +72,7 @@ internal static class HubApiExtensions
         app.MapSessionEndpoints();
         app.MapAgentEndpoints();
         app.MapContactEndpoints();
+        app.MapConfigEndpoints();
         app.MapCallEndpoints();
         return app;
     }

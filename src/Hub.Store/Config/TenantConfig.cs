@@ -26,6 +26,12 @@ public sealed record CrmLookupSettings
 {
     public string? Url { get; init; }
     public int? TimeoutMs { get; init; }
+
+    /// <summary>Signs lookup requests (Standard Webhooks scheme) so the CRM can tell they come from the hub.</summary>
+    public string? Secret { get; init; }
+
+    /// <summary>How long answers (hits and misses) are reused.</summary>
+    public int? CacheSeconds { get; init; }
 }
 
 /// <summary>The config in force for an account and where it came from.</summary>

@@ -63,6 +63,9 @@ public sealed class TenantConfigReader(HubDatabase database, IOptions<HubSetting
         return config;
     }
 
+    /// <summary>Drops this node's cached configs after a change; other nodes pick it up within the cache lifetime.</summary>
+    public void Forget() => _cache.Clear();
+
     /// <summary>The calling code for national-form numbers of this account.</summary>
     public string CountryCodeOf(TenantConfig config) =>
         string.IsNullOrWhiteSpace(config.DefaultCountryCode) ? options.Value.DefaultCountryCode : config.DefaultCountryCode;

@@ -1,0 +1,82 @@
+using System.Text.Json;
+using Dapper;
+using Hub.Api.Auth;
+using Hub.Api.Infrastructure;
+using Hub.Store;
+using Hub.Store.Config;
+
+namespace Hub.Api.Config;
+
+public sealed record ConfigResponse(TenantConfig Config, string Scope, bool Inherited);
+
+/// <summary>
+/// <c>/api/v1/config</c>, as the fonoUC Portal's embed config: one global document (written while the
+/// working account is the master) and per-account overrides that replace it whole. GET says which one
+/// is in force (<c>scope</c>) and whether the account inherits it (<c>inherited</c>).
+/// <c>crm_lookup.secret</c> is write-only: GET never shows it, and a PUT that leaves it out keeps the
+/// stored one (send <c>null</c> to remove it), so GET, edit, PUT loses nothing.
+/// </summary>
+internal static class ConfigEndpoints
+{
+    public static void MapConfigEndpoints(this IEndpointRouteBuilder app)
+    {
+        var config = app.MapGroup("/api/v1/config").WithTags("Config").RequireAuthorization(HubPolicies.Scope(Scopes.Config));
+        config.MapGet("/", GetAsync);
+        config.MapPut("/", PutAsync);
+        config.MapDelete("/", DeleteAsync);
+    }
+
+    private static async Task<ConfigResponse> GetAsync(WorkingAccount account, TenantConfigReader configs, CancellationToken cancellationToken)
+    {
+        var effective = await configs.ReadAsync(account.TenantId, cancellationToken);
+        var shown = effective.Config.CrmLookup is { } lookup ? effective.Config with { CrmLookup = lookup with { Secret = null } } : effective.Config;
+        return new ConfigResponse(shown, effective.Scope, effective.Inherited);
+    }
+
+    /// <summary>Replaces the global document (master) or this account's override (any other account).</summary>
+    private static async Task<ConfigResponse> PutAsync(JsonElement document, WorkingAccount account, HubDatabase database,
+        TenantConfigReader configs, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        var errors = ConfigValidator.Validate(document);
+        if (errors.Count > 0)
+        {
+            throw HubProblemException.BadRequest("invalid_config", $"{errors.Count} problem(s) in the config, first {errors[0].Field}: {errors[0].Message}; nothing was saved.",
+                new Dictionary<string, object?> { ["errors"] = errors });
+        }
+
+        var config = document.Deserialize<TenantConfig>(TenantConfigReader.Json) ?? new TenantConfig();
+        await using (var connection = await database.OpenAsync(cancellationToken))
+        {
+            if (config.CrmLookup is { } lookup && !(document.GetProperty("crm_lookup").TryGetProperty("secret", out _)))
+            {
+                var stored = await connection.ExecuteScalarAsync<string?>(new CommandDefinition(
+                    "SELECT document FROM tenant_config WHERE tenant_id = @tenantId", new { tenantId = account.TenantId }, cancellationToken: cancellationToken));
+                var storedSecret = stored is null ? null : JsonSerializer.Deserialize<TenantConfig>(stored, TenantConfigReader.Json)?.CrmLookup?.Secret;
+                config = config with { CrmLookup = lookup with { Secret = storedSecret } };
+            }
+
+            await connection.ExecuteAsync(new CommandDefinition(
+                """
+                INSERT INTO tenant_config (tenant_id, document, updated_at) VALUES (@tenantId, @document, @now)
+                ON CONFLICT (tenant_id) DO UPDATE SET document = excluded.document, updated_at = excluded.updated_at
+                """,
+                new { tenantId = account.TenantId, document = JsonSerializer.Serialize(config, TenantConfigReader.Json), now = clock.NowMs() },
+                cancellationToken: cancellationToken));
+        }
+
+        configs.Forget();
+        return await GetAsync(account, configs, cancellationToken);
+    }
+
+    /// <summary>Removes the global document (master) or the override (the account inherits again).</summary>
+    private static async Task<IResult> DeleteAsync(WorkingAccount account, HubDatabase database, TenantConfigReader configs, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        var deleted = await connection.ExecuteAsync(new CommandDefinition(
+            "DELETE FROM tenant_config WHERE tenant_id = @tenantId", new { tenantId = account.TenantId }, cancellationToken: cancellationToken));
+        configs.Forget();
+        return deleted > 0
+            ? Results.NoContent()
+            : throw HubProblemException.NotFound("config_not_found", "This account has no config of its own to delete; it inherits the global one.");
+    }
+}
