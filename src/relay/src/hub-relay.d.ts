@@ -161,6 +161,8 @@ export interface Relay {
   on<K extends keyof RelayEvents>(event: K, listener: (value: RelayEvents[K]) => void): () => void;
   /** Posts a `call` command `{number, options}` into the webphone frame (local click-to-call). Throws when the frame is gone. */
   dial(number: string, options?: unknown): void;
+  /** The agent chose this contact among a screen-pop's matches: the call links to it and it ranks first next time. Rejects when not connected. */
+  pickContact(callId: string, externalId: string): Promise<void>;
   /** Revokes the session at the hub, stops relaying and goes `offline`. Listeners stay; the outbox stays stored. */
   signOut(): Promise<void>;
   /** Stops everything: the window listener, the connection, timers and every listener. Goes `offline` first. */

@@ -176,6 +176,25 @@ class Relay {
     this.#postToWebphone('call', { number, options });
   }
 
+  /**
+   * The agent chose this contact among a screen-pop's matches: the hub links the call to it and ranks
+   * it first the next time this number calls. Needs a live connection (rejects otherwise).
+   * @param {string} callId @param {string} externalId
+   */
+  async pickContact(callId, externalId) {
+    if (this.#stopped) {
+      throw new Error('HubRelay: this relay was stopped');
+    }
+    if (typeof callId !== 'string' || !callId || typeof externalId !== 'string' || !externalId) {
+      throw new TypeError('HubRelay: pickContact needs a call id and an external id');
+    }
+    const connection = this.#connection;
+    if (!connection || !this.#connected) {
+      throw new Error('HubRelay: not connected to the hub; try again when status is connected');
+    }
+    await connection.invoke('PickContact', { call_id: callId, external_id: externalId });
+  }
+
   async signOut() {
     const session = this.#session;
     const connection = this.#connection;

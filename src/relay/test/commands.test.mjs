@@ -81,3 +81,13 @@ test('dial posts a call command straight into the frame', async () => {
   relay.destroy();
   assert.throws(() => relay.dial('0912345678'), /stopped/);
 });
+
+test('pickContact tells the hub which of the pop\'s matches the agent chose', async () => {
+  const { relay, hub } = makeRelay();
+  await settle();
+  await relay.pickContact('c1', 'cust-2');
+  assert.deepEqual(hub.calls('PickContact').map(c => c.args[0]), [{ call_id: 'c1', external_id: 'cust-2' }]);
+  await assert.rejects(relay.pickContact('', 'cust-2'), TypeError);
+  relay.destroy();
+  await assert.rejects(relay.pickContact('c1', 'cust-2'), /stopped/);
+});

@@ -173,6 +173,7 @@ export class FakeHub {
     Publish: (_connection, envelope) => ({ event_id: envelope.event_id, status: 'accepted', error: null }),
     PublishBatch: (_connection, envelopes) => envelopes.map(e => ({ event_id: e.event_id, status: 'accepted', error: null })),
     CommandResult: () => undefined,
+    PickContact: () => undefined,
   };
 
   createConnection = options => {
