@@ -1,7 +1,10 @@
+using System.Net;
 using Hub.Workers.AgentState;
 using Hub.Workers.CallLog;
 using Hub.Workers.ScreenPop;
+using Hub.Workers.ScreenPop.CrmLookup;
 using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Hub.Workers;
 
@@ -9,7 +12,8 @@ public static class HubWorkersRegistration
 {
     /// <summary>
     /// The consumers that hold the hub's business rules. The Api hosts them in-process in the embedded
-    /// default; <c>Hub.Workers</c> processes host them in production.
+    /// default; <c>Hub.Workers</c> processes host them in production. Their services come from
+    /// <see cref="AddHubWorkerServices"/>.
     /// </summary>
     public static IBusRegistrationConfigurator AddHubWorkers(this IBusRegistrationConfigurator bus)
     {
@@ -17,5 +21,30 @@ public static class HubWorkersRegistration
         bus.AddConsumer<ScreenPopConsumer, ScreenPopConsumerDefinition>();
         bus.AddConsumer<AgentStateConsumer, AgentStateConsumerDefinition>();
         return bus;
+    }
+
+    /// <summary>
+    /// What the consumers need besides the store (register that first): the CRM lookup of the screen-pop
+    /// worker. Every host that may run the consumers calls this.
+    /// </summary>
+    public static IServiceCollection AddHubWorkerServices(this IServiceCollection services)
+    {
+        services.AddHttpClient(CrmLookupClient.HttpClientName, client =>
+            {
+                // A backstop only: each lookup is cut at its account's timeout_ms (at most 10 s).
+                client.Timeout = TimeSpan.FromSeconds(30);
+                client.MaxResponseContentBufferSize = CrmLookupClient.MaxResponseBytes;
+            })
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
+            {
+                // A redirect would take the lookup (and its signature) to a host nobody configured.
+                AllowAutoRedirect = false,
+                AutomaticDecompression = DecompressionMethods.GZip | DecompressionMethods.Deflate | DecompressionMethods.Brotli,
+                ConnectTimeout = TimeSpan.FromSeconds(10),
+                UseCookies = false,
+            });
+        services.AddSingleton<CrmLookupClient>();
+        services.AddSingleton<CrmLookupService>();
+        return services;
     }
 }

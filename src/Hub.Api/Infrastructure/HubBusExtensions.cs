@@ -18,6 +18,8 @@ internal static class HubBusExtensions
         var settings = HubTransport.ReadSettings(configuration);
         var nodeEndpoint = $"hub-api-{(string.IsNullOrWhiteSpace(settings.NodeId) ? Environment.MachineName : settings.NodeId)}-{Guid.NewGuid():N}"
             .ToLowerInvariant();
+        // Always registered: cheap, and the workers' consumers run here in the embedded default.
+        services.AddHubWorkerServices();
         services.AddMassTransit(bus =>
         {
             bus.AddConsumer<ShowScreenPopConsumer>().Endpoint(endpoint => NodeLocal(endpoint, nodeEndpoint));

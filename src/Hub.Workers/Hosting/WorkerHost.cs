@@ -24,6 +24,7 @@ public static class WorkerHost
         }
 
         builder.Services.AddHubStore(builder.Configuration);
+        builder.Services.AddHubWorkerServices();
         builder.Services.AddHealthChecks().AddCheck<StoreHealthCheck>("store", tags: ["ready"]);
         builder.Services.AddMassTransit(bus =>
         {

@@ -4,6 +4,8 @@ using Hub.Contracts;
 using Hub.Store;
 using Hub.Store.Config;
 using Hub.Store.Contacts;
+using Hub.Store.Phones;
+using Hub.Workers.ScreenPop.CrmLookup;
 using MassTransit;
 
 namespace Hub.Workers.ScreenPop;
@@ -13,15 +15,23 @@ namespace Hub.Workers.ScreenPop;
 /// to the agent. One pop per call: the pop is recorded before it is published and a redelivered or
 /// duplicate event only re-publishes a pop that never went out.
 /// </summary>
-public sealed class ScreenPopConsumer(HubDatabase database, ContactDirectory contacts, TenantConfigReader configs, TimeProvider clock)
-    : IConsumer<IncomingCallReceived>
+/// <remarks>
+/// A caller no contact matches is looked up in the account's CRM when it has <c>crm_lookup.url</c>
+/// (<see cref="CrmLookupService"/>). The pop never waits for the CRM longer than <c>timeout_ms</c> from
+/// the start of this consumer: a slow, failing or unreachable CRM gives an unknown-caller pop, never
+/// none. The CRM's matches are shown like contacts but not stored as contacts.
+/// </remarks>
+public sealed class ScreenPopConsumer(HubDatabase database, ContactDirectory contacts, TenantConfigReader configs, CrmLookupService crm,
+    TimeProvider clock) : IConsumer<IncomingCallReceived>
 {
     public async Task Consume(ConsumeContext<IncomingCallReceived> context)
     {
+        var started = clock.GetTimestamp();
         var message = context.Message;
         var cancellationToken = context.CancellationToken;
         var config = (await configs.ReadCachedAsync(message.TenantId, cancellationToken)).Config;
-        var matches = await contacts.FindByPhoneAsync(message.TenantId, message.Number, configs.CountryCodeOf(config), message.AgentId, cancellationToken);
+        var countryCode = configs.CountryCodeOf(config);
+        var matches = await contacts.FindByPhoneAsync(message.TenantId, message.Number, countryCode, message.AgentId, cancellationToken);
 
         var recordTemplate = config.ScreenPop?.RecordUrlTemplate;
         var popMatches = matches.Select(contact => new ScreenPopMatch
@@ -32,6 +42,17 @@ public sealed class ScreenPopConsumer(HubDatabase database, ContactDirectory con
             Url = contact.Url ?? UrlTemplate.Expand(recordTemplate, Placeholders(message, contact.ExternalId)),
             CustomFields = contact.CustomFields,
         }).ToList();
+
+        if (popMatches.Count == 0
+            && CrmLookupTarget.From(config.CrmLookup) is { } target
+            && PhoneNumbers.Normalise(message.Number, countryCode) is { } number)
+        {
+            var request = new CrmLookupRequest(message.TenantId, number.E164, message.Number, message.AgentId, message.CallId!);
+            var found = await crm.LookupAsync(target, request, target.Timeout - clock.GetElapsedTime(started), cancellationToken);
+            popMatches = found.Matches
+                .Select(match => match with { Url = match.Url ?? UrlTemplate.Expand(recordTemplate, Placeholders(message, match.ExternalId)) })
+                .ToList();
+        }
 
         var pop = new ShowScreenPop
         {

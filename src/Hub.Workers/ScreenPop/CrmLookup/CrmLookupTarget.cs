@@ -1,0 +1,99 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Text.Json;
+using Hub.Store.Config;
+
+namespace Hub.Workers.ScreenPop.CrmLookup;
+
+/// <summary>
+/// An account's <c>crm_lookup</c> settings with defaults applied and limits enforced: where to ask, how
+/// long to wait, how to sign and how long to remember answers.
+/// </summary>
+public sealed record CrmLookupTarget
+{
+    public const int DefaultTimeoutMs = 1500;
+    public const int MinTimeoutMs = 100;
+    public const int MaxTimeoutMs = 10_000;
+    public const int DefaultCacheSeconds = 300;
+    public const int DefaultMissCacheSeconds = 60;
+    public const int MaxCacheSeconds = 86_400;
+
+    /// <summary>The URL as configured.</summary>
+    public required string Url { get; init; }
+
+    /// <summary>The URL to call, or null when Hub refuses to call <see cref="Url"/> (see <see cref="IsAllowedUrl"/>).</summary>
+    public Uri? Endpoint { get; init; }
+
+    /// <summary>How long one lookup may take, from the request to the parsed answer (100 ms..10 s).</summary>
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromMilliseconds(DefaultTimeoutMs);
+
+    /// <summary>The Standard Webhooks signing secret (<c>whsec_…</c>), or null to send requests unsigned.</summary>
+    public string? Secret { get; init; }
+
+    /// <summary>How long a number the CRM knows is remembered; zero does not remember it.</summary>
+    public TimeSpan HitCacheTime { get; init; } = TimeSpan.FromSeconds(DefaultCacheSeconds);
+
+    /// <summary>How long a number the CRM does not know is remembered; zero does not remember it.</summary>
+    public TimeSpan MissCacheTime { get; init; } = TimeSpan.FromSeconds(DefaultMissCacheSeconds);
+
+    /// <summary>The target for these settings, or null when the account has no <c>crm_lookup.url</c>.</summary>
+    public static CrmLookupTarget? From(CrmLookupSettings? settings)
+    {
+        if (string.IsNullOrWhiteSpace(settings?.Url))
+        {
+            return null;
+        }
+
+        var extra = ExtraFields.Read(settings);
+        return new CrmLookupTarget
+        {
+            Url = settings.Url,
+            Endpoint = IsAllowedUrl(settings.Url, out var endpoint) ? endpoint : null,
+            Timeout = TimeSpan.FromMilliseconds(Math.Clamp(settings.TimeoutMs ?? DefaultTimeoutMs, MinTimeoutMs, MaxTimeoutMs)),
+            Secret = string.IsNullOrWhiteSpace(extra.Secret) ? null : extra.Secret,
+            HitCacheTime = TimeSpan.FromSeconds(Math.Clamp(extra.CacheSeconds ?? DefaultCacheSeconds, 0, MaxCacheSeconds)),
+            MissCacheTime = TimeSpan.FromSeconds(Math.Clamp(extra.MissCacheSeconds ?? DefaultMissCacheSeconds, 0, MaxCacheSeconds)),
+        };
+    }
+
+    /// <summary>
+    /// True for an absolute <c>https</c> URL, or an <c>http</c> one whose host is the loopback interface
+    /// (a CRM on the same machine), with no credentials or fragment in it. Anything else is never called,
+    /// whatever the config API let through.
+    /// </summary>
+    public static bool IsAllowedUrl(string? text, [NotNullWhen(true)] out Uri? url)
+    {
+        url = null;
+        if (string.IsNullOrWhiteSpace(text) || text.Length > 2048
+            || !Uri.TryCreate(text, UriKind.Absolute, out var parsed)
+            || parsed.UserInfo.Length > 0 || parsed.Fragment.Length > 0)
+        {
+            return false;
+        }
+
+        // Uri.IsLoopback: "localhost", 127.0.0.0/8 and ::1, never a name that merely starts with them.
+        var allowed = parsed.Scheme == Uri.UriSchemeHttps
+            || (parsed.Scheme == Uri.UriSchemeHttp && parsed.IsLoopback);
+        if (allowed)
+        {
+            url = parsed;
+        }
+
+        return allowed;
+    }
+
+    /// <summary>
+    /// <c>secret</c>, <c>cache_seconds</c> and <c>miss_cache_seconds</c> read by their JSON names, so this
+    /// compiles and defaults while <see cref="CrmLookupSettings"/> lacks them and picks them up as soon as
+    /// it has them. Replace with plain property reads once it does.
+    /// </summary>
+    private sealed record ExtraFields
+    {
+        public string? Secret { get; init; }
+        public int? CacheSeconds { get; init; }
+        public int? MissCacheSeconds { get; init; }
+
+        public static ExtraFields Read(CrmLookupSettings settings) =>
+            JsonSerializer.Deserialize<ExtraFields>(JsonSerializer.SerializeToElement(settings, TenantConfigReader.Json), TenantConfigReader.Json)
+            ?? new ExtraFields();
+    }
+}
