@@ -59,14 +59,14 @@ public static partial class ConfigValidator
                     });
                     break;
                 case "crm_lookup":
-                    CheckObject(errors, property.Name, value, ["url", "timeout_ms", "secret", "cache_seconds"], (field, item) =>
+                    CheckObject(errors, property.Name, value, ["url", "timeout_ms", "secret", "cache_seconds", "miss_cache_seconds"], (field, item) =>
                     {
                         var ok = field switch
                         {
                             "crm_lookup.url" => item.ValueKind == JsonValueKind.String && IsWebUrl(item.GetString()!),
                             "crm_lookup.timeout_ms" => item.ValueKind == JsonValueKind.Number && item.TryGetInt32(out var ms) && ms is >= 100 and <= 10000,
                             "crm_lookup.secret" => item.ValueKind == JsonValueKind.Null || (item.ValueKind == JsonValueKind.String && item.GetString()!.Length is >= 16 and <= 256),
-                            "crm_lookup.cache_seconds" => item.ValueKind == JsonValueKind.Number && item.TryGetInt32(out var s) && s is >= 0 and <= 86400,
+                            "crm_lookup.cache_seconds" or "crm_lookup.miss_cache_seconds" => item.ValueKind == JsonValueKind.Number && item.TryGetInt32(out var s) && s is >= 0 and <= 86400,
                             _ => false,
                         };
                         if (!ok)

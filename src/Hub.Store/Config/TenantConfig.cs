@@ -27,11 +27,14 @@ public sealed record CrmLookupSettings
     public string? Url { get; init; }
     public int? TimeoutMs { get; init; }
 
-    /// <summary>Signs lookup requests (Standard Webhooks scheme) so the CRM can tell they come from the hub.</summary>
+    /// <summary>Signs lookup requests (Standard Webhooks; <c>whsec_</c> + base64 or any string) so the CRM can tell they come from the hub.</summary>
     public string? Secret { get; init; }
 
-    /// <summary>How long answers (hits and misses) are reused.</summary>
+    /// <summary>How long a caller the CRM knows is reused (default 300 s, 0 = off).</summary>
     public int? CacheSeconds { get; init; }
+
+    /// <summary>How long a caller the CRM does not know is reused (default 60 s, 0 = off).</summary>
+    public int? MissCacheSeconds { get; init; }
 }
 
 /// <summary>The config in force for an account and where it came from.</summary>

@@ -43,15 +43,14 @@ public sealed record CrmLookupTarget
             return null;
         }
 
-        var extra = ExtraFields.Read(settings);
         return new CrmLookupTarget
         {
             Url = settings.Url,
             Endpoint = IsAllowedUrl(settings.Url, out var endpoint) ? endpoint : null,
             Timeout = TimeSpan.FromMilliseconds(Math.Clamp(settings.TimeoutMs ?? DefaultTimeoutMs, MinTimeoutMs, MaxTimeoutMs)),
-            Secret = string.IsNullOrWhiteSpace(extra.Secret) ? null : extra.Secret,
-            HitCacheTime = TimeSpan.FromSeconds(Math.Clamp(extra.CacheSeconds ?? DefaultCacheSeconds, 0, MaxCacheSeconds)),
-            MissCacheTime = TimeSpan.FromSeconds(Math.Clamp(extra.MissCacheSeconds ?? DefaultMissCacheSeconds, 0, MaxCacheSeconds)),
+            Secret = string.IsNullOrWhiteSpace(settings.Secret) ? null : settings.Secret,
+            HitCacheTime = TimeSpan.FromSeconds(Math.Clamp(settings.CacheSeconds ?? DefaultCacheSeconds, 0, MaxCacheSeconds)),
+            MissCacheTime = TimeSpan.FromSeconds(Math.Clamp(settings.MissCacheSeconds ?? DefaultMissCacheSeconds, 0, MaxCacheSeconds)),
         };
     }
 
@@ -86,14 +85,4 @@ public sealed record CrmLookupTarget
     /// compiles and defaults while <see cref="CrmLookupSettings"/> lacks them and picks them up as soon as
     /// it has them. Replace with plain property reads once it does.
     /// </summary>
-    private sealed record ExtraFields
-    {
-        public string? Secret { get; init; }
-        public int? CacheSeconds { get; init; }
-        public int? MissCacheSeconds { get; init; }
-
-        public static ExtraFields Read(CrmLookupSettings settings) =>
-            JsonSerializer.Deserialize<ExtraFields>(JsonSerializer.SerializeToElement(settings, TenantConfigReader.Json), TenantConfigReader.Json)
-            ?? new ExtraFields();
-    }
 }
