@@ -35,6 +35,7 @@ internal static class HubApiExtensions
 
     public static IServiceCollection AddHubAuthentication(this IServiceCollection services)
     {
+        services.AddHubSigningKeys();
         services.AddAuthentication(HubClaims.Scheme)
             .AddScheme<AuthenticationSchemeOptions, HubAuthenticationHandler>(HubClaims.Scheme, null);
         services.AddAuthorizationBuilder().AddHubPolicies();
@@ -70,6 +71,7 @@ internal static class HubApiExtensions
         app.MapTenantEndpoints();
         app.MapApiKeyEndpoints();
         app.MapSessionEndpoints();
+        app.MapSigningKeyEndpoints();
         app.MapAgentEndpoints();
         app.MapContactEndpoints();
         app.MapConfigEndpoints();

@@ -2,6 +2,7 @@ using Dapper;
 using Hub.Api.Auth;
 using Hub.Api.Auth.Jwt;
 using Hub.Api.Infrastructure;
+using Hub.Api.SigningKeys;
 using Hub.Store;
 
 namespace Hub.Api.Sessions;
@@ -9,13 +10,19 @@ namespace Hub.Api.Sessions;
 public sealed record TokenIdentity(string TenantId, string AgentId, string Role);
 
 /// <summary>
-/// Validates an embed token (hub-minted) and burns its <c>jti</c> in the store, so a token works once
-/// across every Api node. Errors: <c>invalid_token</c>, <c>token_expired</c>, <c>token_replayed</c>.
+/// Validates a token presented for a session and burns its <c>jti</c> in the store, so a token works
+/// once across every Api node. Two signers, one path: the hub's own embed tokens (<c>kid: hub</c>,
+/// <c>iss: hub</c>, <c>aud</c> = tenant), and SSO tokens a CRM backend mints with one of its tenant's
+/// embed signing keys (<c>kid</c> = key id, <c>iss</c> = <c>aud</c> = that tenant, at most 120 s
+/// between <c>iat</c> and <c>exp</c>). Errors: <c>invalid_token</c>, <c>token_expired</c>, <c>token_replayed</c>.
 /// </summary>
-public sealed class EmbedTokenValidator(HubSigningKey hubKey, HubDatabase database, TimeProvider clock)
+public sealed class EmbedTokenValidator(HubSigningKey hubKey, EmbedSigningKeys signingKeys, HubDatabase database, TimeProvider clock)
 {
     /// <summary>Clocks of CRM backends drift; a few seconds of tolerance, no more.</summary>
     public static readonly TimeSpan ClockSkew = TimeSpan.FromSeconds(5);
+
+    /// <summary>The longest a CRM-minted token may live (<c>exp - iat</c>): it is made for one page load.</summary>
+    public static readonly TimeSpan MaxSsoTokenLifetime = TimeSpan.FromSeconds(120);
 
     public async Task<TokenIdentity> ValidateAndConsumeAsync(string token, CancellationToken cancellationToken)
     {
@@ -24,22 +31,28 @@ public sealed class EmbedTokenValidator(HubSigningKey hubKey, HubDatabase databa
             throw Invalid("The token is not a well-formed JWT.");
         }
 
-        var secret = keyId == HubSigningKey.KeyId ? await hubKey.GetAsync(cancellationToken) : null;
-        var result = Hs256Jwt.Validate(token, kid => kid == HubSigningKey.KeyId ? secret : null, clock, ClockSkew);
+        // The kid only picks the key; nothing in the token is trusted before its signature is checked with it.
+        var signer = await ResolveSignerAsync(keyId, cancellationToken);
+        var result = Hs256Jwt.Validate(token, _ => signer?.HmacKey, clock, ClockSkew);
         if (result.Error == JwtError.Expired)
         {
             throw HubProblemException.Unauthorized("token_expired", "The token has expired; ask the CRM backend for a new one.");
         }
 
-        if (!result.IsValid || result.Claims is not { } claims)
+        if (!result.IsValid || result.Claims is not { } claims || signer is null)
         {
-            throw Invalid($"The token was refused ({result.Error}).");
+            throw Invalid($"The token was refused ({result.Error}: {result.Detail})");
         }
 
-        if (claims.Issuer != HubSigningKey.Issuer || !Ids.IsTenantId(claims.Audience) || !Ids.IsAgentId(claims.Subject)
-            || string.IsNullOrEmpty(claims.TokenId) || claims.TokenId.Length > 128 || claims.ExpiresAt is null)
+        var tenantId = CheckIssuer(signer, claims);
+        if (!Ids.IsAgentId(claims.Subject))
         {
-            throw Invalid("The token's issuer, audience, subject or jti is not acceptable.");
+            throw Invalid("sub must be an agent id: 1 to 128 of A-Z a-z 0-9 . _ @ + -.");
+        }
+
+        if (string.IsNullOrEmpty(claims.TokenId) || claims.TokenId.Length > 128 || claims.ExpiresAt is null)
+        {
+            throw Invalid("jti (at most 128 characters) and exp are required.");
         }
 
         var role = claims.Role ?? Roles.Agent;
@@ -50,7 +63,7 @@ public sealed class EmbedTokenValidator(HubSigningKey hubKey, HubDatabase databa
 
         await using var connection = await database.OpenAsync(cancellationToken);
         var tenantExists = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
-            "SELECT count(*) FROM tenants WHERE id = @id", new { id = claims.Audience }, cancellationToken: cancellationToken));
+            "SELECT count(*) FROM tenants WHERE id = @id", new { id = tenantId }, cancellationToken: cancellationToken));
         if (tenantExists == 0)
         {
             throw Invalid("The token's tenant does not exist.");
@@ -63,7 +76,7 @@ public sealed class EmbedTokenValidator(HubSigningKey hubKey, HubDatabase databa
             """,
             new
             {
-                tenantId = claims.Audience, jti = claims.TokenId,
+                tenantId, jti = claims.TokenId,
                 expiresAt = claims.ExpiresAt.Value.Add(ClockSkew).ToUnixTimeMilliseconds(),
             }, cancellationToken: cancellationToken));
         if (burned == 0)
@@ -71,8 +84,63 @@ public sealed class EmbedTokenValidator(HubSigningKey hubKey, HubDatabase databa
             throw HubProblemException.Unauthorized("token_replayed", "This token was already used; tokens are single-use.");
         }
 
-        return new TokenIdentity(claims.Audience!, claims.Subject!, role);
+        // Also closes the race with a DELETE of the key since it was read: deletion is immediate.
+        if (signer.SigningKeyId is { } signingKeyId
+            && !await EmbedSigningKeys.MarkUsedAsync(connection, signingKeyId, clock.NowMs(), cancellationToken))
+        {
+            throw Invalid("The signing key was deleted.");
+        }
+
+        return new TokenIdentity(tenantId, claims.Subject!, role);
+    }
+
+    /// <summary>The key the kid names and what it may sign for; null (so the token fails as forged) for any other kid.</summary>
+    private async Task<Signer?> ResolveSignerAsync(string? keyId, CancellationToken cancellationToken)
+    {
+        if (keyId == HubSigningKey.KeyId)
+        {
+            return new Signer(await hubKey.GetAsync(cancellationToken), TenantId: null, SigningKeyId: null);
+        }
+
+        return keyId is not null && await signingKeys.FindAsync(keyId, cancellationToken) is { } key
+            ? new Signer(key.HmacKey, key.TenantId, key.Id)
+            : null;
+    }
+
+    /// <summary>The tenant the token is for, once its issuer and audience are acceptable for its signer.</summary>
+    private static string CheckIssuer(Signer signer, JwtClaims claims)
+    {
+        if (signer.TenantId is null)
+        {
+            // The hub signs for every tenant: the audience says which.
+            return claims.Issuer == HubSigningKey.Issuer && Ids.IsTenantId(claims.Audience)
+                ? claims.Audience!
+                : throw Invalid("The token's issuer or audience is not acceptable.");
+        }
+
+        // A tenant's key signs for that tenant only, and the token must say so itself.
+        if (claims.Issuer != signer.TenantId || claims.Audience != signer.TenantId)
+        {
+            throw Invalid("iss and aud must both be the tenant id the signing key belongs to.");
+        }
+
+        if (claims.IssuedAt is not { } issuedAt || claims.ExpiresAt is not { } expiresAt)
+        {
+            throw Invalid("iat and exp are both required.");
+        }
+
+        var lifetime = expiresAt - issuedAt;
+        if (lifetime <= TimeSpan.Zero || lifetime > MaxSsoTokenLifetime)
+        {
+            throw Invalid($"exp must be after iat and at most {MaxSsoTokenLifetime.TotalSeconds:0} s after it; this token has {lifetime.TotalSeconds:0} s.");
+        }
+
+        return signer.TenantId;
     }
 
     private static HubProblemException Invalid(string detail) => HubProblemException.Unauthorized("invalid_token", detail);
+
+    /// <param name="TenantId">The tenant a signing key belongs to; null for the hub's own key, which signs for any.</param>
+    /// <param name="SigningKeyId">The embed signing key's id; null for the hub's own key.</param>
+    private sealed record Signer(byte[] HmacKey, string? TenantId, string? SigningKeyId);
 }

@@ -1,0 +1,30 @@
+using Hub.Api.Auth;
+using Hub.Api.Infrastructure;
+
+namespace Hub.Api.SigningKeys;
+
+internal static class SigningKeyEndpoints
+{
+    public static void Map(IEndpointRouteBuilder app)
+    {
+        var keys = app.MapGroup("/api/v1/embed-signing-keys").WithTags("Embed signing keys").RequireAuthorization(HubPolicies.Scope(Scopes.Tokens));
+        keys.MapPost("/", CreateAsync);
+        keys.MapGet("/", ListAsync);
+        keys.MapDelete("/{id}", DeleteAsync);
+    }
+
+    /// <summary>The secret is in this response only; the hub keeps it encrypted.</summary>
+    private static async Task<IResult> CreateAsync(WorkingAccount account, EmbedSigningKeys keys, CancellationToken cancellationToken)
+    {
+        var created = await keys.CreateAsync(account.TenantId, cancellationToken);
+        return Results.Created($"/api/v1/embed-signing-keys/{created.Id}", created);
+    }
+
+    private static Task<IReadOnlyList<SigningKeyInfo>> ListAsync(WorkingAccount account, EmbedSigningKeys keys, CancellationToken cancellationToken) =>
+        keys.ListAsync(account.TenantId, cancellationToken);
+
+    private static async Task<IResult> DeleteAsync(string id, WorkingAccount account, EmbedSigningKeys keys, CancellationToken cancellationToken) =>
+        await keys.DeleteAsync(account.TenantId, id, cancellationToken)
+            ? Results.NoContent()
+            : throw HubProblemException.NotFound("embed_signing_key_not_found", $"No embed signing key {id} in this account.");
+}
