@@ -94,6 +94,7 @@ internal static class HubApiExtensions
             };
             await HubProblems.WriteAsync(context.HttpContext, response.StatusCode, code, $"The request failed with HTTP {response.StatusCode}.");
         });
+        app.UseFrameAncestors();
         app.MapRelay();
         app.UseDefaultFiles();
         app.UseStaticFiles();

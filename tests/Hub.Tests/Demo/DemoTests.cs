@@ -63,6 +63,26 @@ public sealed class DemoTests : IDisposable
     }
 
     [Fact]
+    public async Task Demo_page_may_be_framed_only_by_the_accounts_frame_ancestors()
+    {
+        using var page = _factory.CreateClient();
+        var config = await ReadAsync(await page.GetAsync("/demo/api/config"), HttpStatusCode.OK);
+
+        var byDefault = await page.GetAsync("/demo/");
+        Assert.Equal("frame-ancestors 'self'", byDefault.Headers.GetValues("Content-Security-Policy").Single());
+
+        using var request = new HttpRequestMessage(HttpMethod.Put, "/api/v1/config")
+        {
+            Content = JsonContent.Create(new { frame_ancestors = new[] { "'self'", "https://portal.example.com" } }),
+        };
+        request.Headers.Add("X-Account-ID", config["tenant_id"]!.GetValue<string>());
+        await ReadAsync(await _factory.Admin().SendAsync(request), HttpStatusCode.OK);
+
+        var configured = await page.GetAsync("/demo/");
+        Assert.Equal("frame-ancestors 'self' https://portal.example.com", configured.Headers.GetValues("Content-Security-Policy").Single());
+    }
+
+    [Fact]
     public async Task Demo_is_off_when_disabled()
     {
         using var factory = new HubApiFactory(new HubTopology(Settings: new Dictionary<string, string> { ["Hub:Demo:Enabled"] = "false" }));
