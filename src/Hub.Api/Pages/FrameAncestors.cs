@@ -19,6 +19,9 @@ internal static class FrameAncestors
                 var configs = context.RequestServices.GetRequiredService<TenantConfigReader>();
                 var config = await configs.ReadCachedAsync(demo.TenantId, context.RequestAborted);
                 context.Response.Headers.ContentSecurityPolicy = Policy(config.Config);
+
+                // Revalidate on every load: a cached page would keep an old policy after the account changed it.
+                context.Response.Headers.CacheControl = "no-cache";
             }
 
             await next(context);

@@ -70,6 +70,7 @@ public sealed class DemoTests : IDisposable
 
         var byDefault = await page.GetAsync("/demo/");
         Assert.Equal("frame-ancestors 'self'", byDefault.Headers.GetValues("Content-Security-Policy").Single());
+        Assert.True(byDefault.Headers.CacheControl?.NoCache, "a changed policy must apply at the next load");
 
         using var request = new HttpRequestMessage(HttpMethod.Put, "/api/v1/config")
         {
