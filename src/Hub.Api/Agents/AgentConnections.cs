@@ -10,6 +10,8 @@ namespace Hub.Api.Agents;
 /// The agent connections this node holds, in memory (to close a session's connections) and in the store
 /// (presence across nodes). A node's rows count only while its heartbeat is fresh, so a node that died
 /// without cleaning up stops showing its agents online within <see cref="NodeTimeout"/>.
+/// Each local connection also holds one timer that closes it when its session expires (disposed on
+/// disconnect), so an expired session's connections end at expiry, not at their next request.
 /// </summary>
 public sealed class AgentConnections(HubDatabase database, IOptions<HubSettings> options, IHubContext<AgentHub, IAgentClient> hub,
     TimeProvider clock, ILogger<AgentConnections> logger)
@@ -17,15 +19,20 @@ public sealed class AgentConnections(HubDatabase database, IOptions<HubSettings>
     public static readonly TimeSpan HeartbeatInterval = TimeSpan.FromSeconds(10);
     public static readonly TimeSpan NodeTimeout = TimeSpan.FromSeconds(35);
 
-    private readonly ConcurrentDictionary<string, (HubCallerContext Context, string SessionId)> _local = new(StringComparer.Ordinal);
+    /// <summary>The longest due time a timer takes; a later expiry is re-armed when this one fires.</summary>
+    private static readonly TimeSpan MaxTimerDue = TimeSpan.FromDays(30);
+
+    private readonly ConcurrentDictionary<string, LocalConnection> _local = new(StringComparer.Ordinal);
 
     public string NodeId { get; } = string.IsNullOrWhiteSpace(options.Value.NodeId) ? Guid.NewGuid().ToString("N") : options.Value.NodeId;
 
     public int LocalCount => _local.Count;
 
-    public async Task AddAsync(HubCallerContext context, string tenantId, string agentId, string sessionId)
+    public async Task AddAsync(HubCallerContext context, string tenantId, string agentId, string sessionId, DateTimeOffset sessionExpiresAt)
     {
-        _local[context.ConnectionId] = (context, sessionId);
+        var local = new LocalConnection(context, sessionId, sessionExpiresAt);
+        _local[context.ConnectionId] = local;
+        ScheduleExpiry(local);
         await using var connection = await database.OpenAsync(CancellationToken.None);
         await connection.ExecuteAsync(
             """
@@ -36,7 +43,11 @@ public sealed class AgentConnections(HubDatabase database, IOptions<HubSettings>
 
     public async Task RemoveAsync(string connectionId)
     {
-        _local.TryRemove(connectionId, out _);
+        if (_local.TryRemove(connectionId, out var local))
+        {
+            local.DisposeTimer();
+        }
+
         await using var connection = await database.OpenAsync(CancellationToken.None);
         await connection.ExecuteAsync("DELETE FROM agent_connections WHERE connection_id = @connectionId", new { connectionId });
     }
@@ -44,18 +55,115 @@ public sealed class AgentConnections(HubDatabase database, IOptions<HubSettings>
     /// <summary>Tells this node's connections of a session that it ended, then closes them.</summary>
     public async Task CloseSessionAsync(string sessionId, string reason)
     {
-        foreach (var (connectionId, entry) in _local.Where(item => item.Value.SessionId == sessionId).ToList())
+        foreach (var (connectionId, local) in _local.Where(item => item.Value.SessionId == sessionId).ToList())
         {
-            try
+            await CloseAsync(connectionId, local, reason);
+        }
+    }
+
+    private async Task CloseAsync(string connectionId, LocalConnection local, string reason)
+    {
+        local.DisposeTimer();
+        try
+        {
+            await hub.Clients.Client(connectionId).AuthRequired(new AuthRequiredPush(reason));
+        }
+        catch (Exception exception)
+        {
+            logger.LogDebug(exception, "Could not tell {ConnectionId} its session ended", connectionId);
+        }
+
+        local.Context.Abort();
+    }
+
+    private void ScheduleExpiry(LocalConnection local)
+    {
+        var due = local.ExpiresAt - clock.GetUtcNow();
+        if (due < TimeSpan.Zero)
+        {
+            due = TimeSpan.Zero;
+        }
+
+        local.SetTimer(clock.CreateTimer(static state => ((Expiry)state!).Fire(), new Expiry(this, local),
+            due > MaxTimerDue ? MaxTimerDue : due, Timeout.InfiniteTimeSpan));
+    }
+
+    private void OnExpiryTimer(LocalConnection local)
+    {
+        var connectionId = local.Context.ConnectionId;
+        if (!_local.TryGetValue(connectionId, out var current) || !ReferenceEquals(current, local))
+        {
+            return;
+        }
+
+        if (local.ExpiresAt > clock.GetUtcNow())
+        {
+            // Only for lifetimes past the longest timer due time: wait for the rest.
+            ScheduleExpiry(local);
+            return;
+        }
+
+        _ = CloseExpiredAsync(connectionId, local);
+    }
+
+    private async Task CloseExpiredAsync(string connectionId, LocalConnection local)
+    {
+        try
+        {
+            await CloseAsync(connectionId, local, "session_expired");
+        }
+        catch (Exception exception)
+        {
+            logger.LogWarning(exception, "Could not close {ConnectionId} at its session's expiry", connectionId);
+        }
+    }
+
+    /// <summary>The timer's state: one small object per connection, no closure.</summary>
+    private sealed class Expiry(AgentConnections owner, LocalConnection local)
+    {
+        public void Fire() => owner.OnExpiryTimer(local);
+    }
+
+    private sealed class LocalConnection(HubCallerContext context, string sessionId, DateTimeOffset expiresAt)
+    {
+        private readonly Lock _gate = new();
+        private ITimer? _timer;
+        private bool _disposed;
+
+        public HubCallerContext Context { get; } = context;
+        public string SessionId { get; } = sessionId;
+        public DateTimeOffset ExpiresAt { get; } = expiresAt;
+
+        public void SetTimer(ITimer timer)
+        {
+            ITimer? previous;
+            lock (_gate)
             {
-                await hub.Clients.Client(connectionId).AuthRequired(new AuthRequiredPush(reason));
-            }
-            catch (Exception exception)
-            {
-                logger.LogDebug(exception, "Could not tell {ConnectionId} its session ended", connectionId);
+                if (_disposed)
+                {
+                    previous = timer;
+                }
+                else
+                {
+                    previous = _timer;
+                    _timer = timer;
+                }
             }
 
-            entry.Context.Abort();
+            previous?.Dispose();
+        }
+
+        public void DisposeTimer()
+        {
+            ITimer? timer;
+            lock (_gate)
+            {
+                _disposed = true;
+                timer = _timer;
+                _timer = null;
+            }
+
+            timer?.Dispose();
         }
     }
 

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Security.Claims;
 using System.Text.Json;
 using Hub.Api.Auth;
@@ -22,7 +23,9 @@ public sealed class AgentHub(EventIngestor ingestor, AgentConnections connection
     {
         var (tenantId, agentId) = Agent;
         await Groups.AddToGroupAsync(Context.ConnectionId, GroupOf(tenantId, agentId));
-        await connections.AddAsync(Context, tenantId, agentId, Context.User!.FindFirstValue(HubClaims.SessionId)!);
+        var expiresAt = DateTimeOffset.FromUnixTimeMilliseconds(
+            long.Parse(Context.User!.FindFirstValue(HubAuthenticationHandler.SessionExpiresAtClaim)!, CultureInfo.InvariantCulture));
+        await connections.AddAsync(Context, tenantId, agentId, Context.User!.FindFirstValue(HubClaims.SessionId)!, expiresAt);
     }
 
     public override Task OnDisconnectedAsync(Exception? exception) => connections.RemoveAsync(Context.ConnectionId);

@@ -24,6 +24,9 @@ internal sealed class HubAuthenticationHandler(
     public const string ApiKeyPrefix = "hubk_";
     public const string SessionPrefix = "hubs_";
 
+    /// <summary>A session's <c>expires_at</c> (Unix milliseconds), so the agent hub can close its connections then.</summary>
+    public const string SessionExpiresAtClaim = "hub:session_expires_at";
+
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
         var token = ReadToken();
@@ -93,9 +96,9 @@ internal sealed class HubAuthenticationHandler(
     private async Task<AuthenticateResult> AuthenticateSessionAsync(string token)
     {
         await using var connection = await database.OpenAsync(Context.RequestAborted);
-        var session = await connection.QueryFirstOrDefaultAsync<(string Id, string TenantId, string AgentId, string Role)?>(new CommandDefinition(
+        var session = await connection.QueryFirstOrDefaultAsync<(string Id, string TenantId, string AgentId, string Role, long ExpiresAt)?>(new CommandDefinition(
             """
-            SELECT id, tenant_id, agent_id, role FROM sessions
+            SELECT id, tenant_id, agent_id, role, expires_at FROM sessions
             WHERE token_hash = @hash AND revoked_at IS NULL AND expires_at > @now
             """,
             new { hash = Ids.Sha256(token), now = clock.NowMs() }, cancellationToken: Context.RequestAborted));
@@ -111,6 +114,7 @@ internal sealed class HubAuthenticationHandler(
             new(HubClaims.SessionId, found.Id),
             new(HubClaims.AgentId, found.AgentId),
             new(HubClaims.Role, found.Role),
+            new(SessionExpiresAtClaim, found.ExpiresAt.ToString(System.Globalization.CultureInfo.InvariantCulture), ClaimValueTypes.Integer64),
             new(ClaimTypes.NameIdentifier, $"{found.TenantId}/{found.AgentId}"),
         ]);
     }

@@ -8,7 +8,7 @@ namespace Hub.Api.Infrastructure;
 internal static class HubBusExtensions
 {
     /// <summary>
-    /// The bus. Each Api node consumes agent-bound messages (screen-pops, commands) on a temporary
+    /// The bus. Each Api node consumes agent-bound messages (screen-pops, commands, session revocations) on a temporary
     /// endpoint of its own (an auto-delete queue on RabbitMQ), so every node gets a copy and pushes to
     /// the connections it holds. In the embedded default the workers' consumers run here too; on
     /// RabbitMQ they run in Hub.Workers processes.
@@ -24,6 +24,7 @@ internal static class HubBusExtensions
         {
             bus.AddConsumer<ShowScreenPopConsumer>().Endpoint(endpoint => NodeLocal(endpoint, nodeEndpoint));
             bus.AddConsumer<SendWebphoneCommandConsumer>().Endpoint(endpoint => NodeLocal(endpoint, nodeEndpoint));
+            bus.AddConsumer<SessionRevokedConsumer>().Endpoint(endpoint => NodeLocal(endpoint, nodeEndpoint));
             if (!HubTransport.IsRabbitMq(configuration))
             {
                 bus.AddHubWorkers();

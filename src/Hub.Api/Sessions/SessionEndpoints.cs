@@ -3,6 +3,7 @@ using Dapper;
 using Hub.Api.Agents;
 using Hub.Api.Auth;
 using Hub.Api.Infrastructure;
+using Hub.Contracts;
 using Hub.Store;
 using Microsoft.Extensions.Options;
 
@@ -17,6 +18,7 @@ public sealed record SessionResponse(string SessionToken, DateTimeOffset Expires
 internal static class SessionEndpoints
 {
     private const int DefaultTtlSeconds = 300;
+    private const string SignedOut = "signed_out";
 
     public static void MapSessionEndpoints(this IEndpointRouteBuilder app)
     {
@@ -73,9 +75,12 @@ internal static class SessionEndpoints
         return new SessionResponse(token, expiresAt, identity.TenantId, identity.AgentId, identity.Role);
     }
 
-    /// <summary>Revokes the session and closes its live connections, which hear <c>AuthRequired</c> first.</summary>
-    private static async Task<IResult> SignOutAsync(ClaimsPrincipal user, HubDatabase database, AgentConnections connections, TimeProvider clock,
-        CancellationToken cancellationToken)
+    /// <summary>
+    /// Revokes the session and closes its live connections, which hear <c>AuthRequired</c> first: this
+    /// node's at once, every other node's through <see cref="SessionRevoked"/>.
+    /// </summary>
+    private static async Task<IResult> SignOutAsync(ClaimsPrincipal user, HubDatabase database, AgentConnections connections,
+        ConfirmedPublisher publisher, TimeProvider clock, ILoggerFactory loggers, CancellationToken cancellationToken)
     {
         var sessionId = user.FindFirstValue(HubClaims.SessionId)!;
         await using (var connection = await database.OpenAsync(cancellationToken))
@@ -85,7 +90,20 @@ internal static class SessionEndpoints
                 new { sessionId, now = clock.NowMs() }, cancellationToken: cancellationToken));
         }
 
-        await connections.CloseSessionAsync(sessionId, "signed_out");
+        // Locally first, so this node's connections close even while the bus is slow.
+        await connections.CloseSessionAsync(sessionId, SignedOut);
+        try
+        {
+            await publisher.PublishAsync(new SessionRevoked { TenantId = user.Tenant(), SessionId = sessionId, Reason = SignedOut }, cancellationToken);
+        }
+        catch (BusUnavailableException exception)
+        {
+            // The session is revoked already (a retry would be refused), so the sign-out stands; the
+            // other nodes' connections of it close at its expiry instead.
+            loggers.CreateLogger(typeof(SessionEndpoints)).LogWarning(exception,
+                "Session {SessionId} is revoked, but other nodes were not told to close its connections", sessionId);
+        }
+
         return Results.NoContent();
     }
 }
