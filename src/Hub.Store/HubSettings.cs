@@ -39,6 +39,9 @@ public sealed class HubSettings
 
     public DemoSettings Demo { get; set; } = new();
 
+    /// <summary><c>Hub__RateLimits__*</c>: requests per minute on <c>/api/v1</c>, per credential.</summary>
+    public RateLimitSettings RateLimits { get; set; } = new();
+
     /// <summary>A command not confirmed by the agent's browser within this time reads as <c>expired</c>.</summary>
     public TimeSpan CommandTimeout { get; set; } = TimeSpan.FromSeconds(60);
 }
@@ -54,4 +57,26 @@ public sealed class DemoSettings
     /// CRM page as the real webphone does. Default: the first listening address with its port + 1.
     /// </summary>
     public string? WebphoneUrl { get; set; }
+}
+
+/// <summary>
+/// <c>Hub__RateLimits__*</c>: a fixed one-minute window per credential on <c>/api/v1</c>, and the
+/// largest request bodies. A limit of 0 or less turns that limit off.
+/// </summary>
+public sealed class RateLimitSettings
+{
+    /// <summary>Requests per minute for one API key.</summary>
+    public int PerKeyPerMinute { get; set; } = 1200;
+
+    /// <summary>Requests per minute for one agent session.</summary>
+    public int PerSessionPerMinute { get; set; } = 600;
+
+    /// <summary>Requests per minute from one client IP without a valid credential (token exchange).</summary>
+    public int AnonymousPerMinute { get; set; } = 60;
+
+    /// <summary>Largest REST request body, in bytes.</summary>
+    public long MaxBodyBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>Largest body of <c>PUT /api/v1/contacts</c> (a bulk upsert of up to 1000 contacts), in bytes.</summary>
+    public long MaxContactsBodyBytes { get; set; } = 8 * 1024 * 1024;
 }

@@ -1,4 +1,6 @@
 using Dapper;
+using System.Security.Claims;
+using Hub.Api.Audit;
 using Hub.Api.Auth;
 using Hub.Api.Infrastructure;
 using Hub.Store;
@@ -22,7 +24,8 @@ internal static class ApiKeyEndpoints
     }
 
     /// <summary>The key is in this response only; the hub keeps its SHA-256 hash.</summary>
-    private static async Task<IResult> CreateAsync(CreateApiKeyRequest request, WorkingAccount account, HubDatabase database, TimeProvider clock, CancellationToken cancellationToken)
+    private static async Task<IResult> CreateAsync(CreateApiKeyRequest request, WorkingAccount account, ClaimsPrincipal user, AuditLog audit, HubDatabase database, TimeProvider clock,
+        CancellationToken cancellationToken)
     {
         var name = request.Name?.Trim();
         if (string.IsNullOrEmpty(name) || name.Length > 200)
@@ -52,6 +55,8 @@ internal static class ApiKeyEndpoints
                 created.Id, tenantId = account.TenantId, created.Name, hash = Ids.Sha256(key), prefix = key[..9],
                 scopes = string.Join(' ', scopes), createdAt = created.CreatedAt.ToUnixTimeMilliseconds(),
             }, cancellationToken: cancellationToken));
+        await audit.RecordAsync(connection, user, account.TenantId, AuditActions.ApiKeyCreated, created.Id,
+            new Dictionary<string, object?> { ["name"] = created.Name, ["scopes"] = scopes });
         return Results.Created($"/api/v1/api-keys/{created.Id}", created);
     }
 
@@ -68,13 +73,20 @@ internal static class ApiKeyEndpoints
     }
 
     /// <summary>Revocation is immediate: every request looks its key up.</summary>
-    private static async Task<IResult> RevokeAsync(string id, WorkingAccount account, HubDatabase database, TimeProvider clock, CancellationToken cancellationToken)
+    private static async Task<IResult> RevokeAsync(string id, WorkingAccount account, ClaimsPrincipal user, AuditLog audit, HubDatabase database, TimeProvider clock,
+        CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         var revoked = await connection.ExecuteAsync(new CommandDefinition(
             "UPDATE api_keys SET revoked_at = @now WHERE id = @id AND tenant_id = @tenantId AND revoked_at IS NULL",
             new { id, tenantId = account.TenantId, now = clock.NowMs() }, cancellationToken: cancellationToken));
-        return revoked > 0 ? Results.NoContent() : throw HubProblemException.NotFound("api_key_not_found", $"No active API key {id} in this account.");
+        if (revoked == 0)
+        {
+            throw HubProblemException.NotFound("api_key_not_found", $"No active API key {id} in this account.");
+        }
+
+        await audit.RecordAsync(connection, user, account.TenantId, AuditActions.ApiKeyRevoked, id, null);
+        return Results.NoContent();
     }
 
     private sealed record ApiKeyRow(string Id, string Name, string Scopes, string KeyPrefix, long CreatedAt, long? RevokedAt);

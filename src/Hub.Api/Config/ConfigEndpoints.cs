@@ -1,5 +1,7 @@
 using System.Text.Json;
 using Dapper;
+using System.Security.Claims;
+using Hub.Api.Audit;
 using Hub.Api.Auth;
 using Hub.Api.Infrastructure;
 using Hub.Store;
@@ -34,8 +36,8 @@ internal static class ConfigEndpoints
     }
 
     /// <summary>Replaces the global document (master) or this account's override (any other account).</summary>
-    private static async Task<ConfigResponse> PutAsync(JsonElement document, WorkingAccount account, HubDatabase database,
-        TenantConfigReader configs, TimeProvider clock, CancellationToken cancellationToken)
+    private static async Task<ConfigResponse> PutAsync(JsonElement document, WorkingAccount account, ClaimsPrincipal user, AuditLog audit,
+        HubDatabase database, TenantConfigReader configs, TimeProvider clock, CancellationToken cancellationToken)
     {
         var errors = ConfigValidator.Validate(document);
         if (errors.Count > 0)
@@ -65,18 +67,29 @@ internal static class ConfigEndpoints
         }
 
         configs.Forget();
-        return await GetAsync(account, configs, cancellationToken);
+        var written = await GetAsync(account, configs, cancellationToken);
+
+        // Which sections were sent, never their values: crm_lookup.secret is among them.
+        var sections = document.ValueKind == JsonValueKind.Object ? document.EnumerateObject().Select(property => property.Name).ToList() : [];
+        await audit.RecordAsync(user, account.TenantId, AuditActions.ConfigWritten, account.TenantId,
+            new Dictionary<string, object?> { ["scope"] = written.Scope, ["sections"] = sections }, cancellationToken);
+        return written;
     }
 
     /// <summary>Removes the global document (master) or the override (the account inherits again).</summary>
-    private static async Task<IResult> DeleteAsync(WorkingAccount account, HubDatabase database, TenantConfigReader configs, CancellationToken cancellationToken)
+    private static async Task<IResult> DeleteAsync(WorkingAccount account, ClaimsPrincipal user, AuditLog audit, HubDatabase database,
+        TenantConfigReader configs, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         var deleted = await connection.ExecuteAsync(new CommandDefinition(
             "DELETE FROM tenant_config WHERE tenant_id = @tenantId", new { tenantId = account.TenantId }, cancellationToken: cancellationToken));
         configs.Forget();
-        return deleted > 0
-            ? Results.NoContent()
-            : throw HubProblemException.NotFound("config_not_found", "This account has no config of its own to delete; it inherits the global one.");
+        if (deleted == 0)
+        {
+            throw HubProblemException.NotFound("config_not_found", "This account has no config of its own to delete; it inherits the global one.");
+        }
+
+        await audit.RecordAsync(connection, user, account.TenantId, AuditActions.ConfigDeleted, account.TenantId, null);
+        return Results.NoContent();
     }
 }

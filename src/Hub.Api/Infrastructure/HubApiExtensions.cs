@@ -1,5 +1,6 @@
 using Hub.Api.Agents;
 using Hub.Api.ApiKeys;
+using Hub.Api.Audit;
 using Hub.Api.Auth;
 using Hub.Api.Calls;
 using Hub.Api.Commands;
@@ -7,6 +8,7 @@ using Hub.Api.Config;
 using Hub.Api.Contacts;
 using Hub.Api.Ingest;
 using Hub.Api.Pages;
+using Hub.Api.RateLimits;
 using Hub.Api.Sessions;
 using Hub.Api.Tenants;
 using Hub.Store;
@@ -30,6 +32,8 @@ internal static class HubApiExtensions
         services.AddOpenApi();
         services.AddHealthChecks().AddCheck<StoreHealthCheck>("store", tags: ["ready"]);
         services.AddHostedService<Maintenance.StorePruning>();
+        services.AddHubRateLimits();
+        services.AddSingleton<AuditLog>();
         return services;
     }
 
@@ -76,6 +80,7 @@ internal static class HubApiExtensions
         app.MapContactEndpoints();
         app.MapConfigEndpoints();
         app.MapCallEndpoints();
+        app.MapAuditEndpoints();
         return app;
     }
 
@@ -101,6 +106,8 @@ internal static class HubApiExtensions
         app.UseWebSockets();
         app.UseCors();
         app.UseAuthentication();
+        app.UseRateLimiter();
+        app.UseHubRequestBodyLimits();
         app.UseAuthorization();
         return app;
     }

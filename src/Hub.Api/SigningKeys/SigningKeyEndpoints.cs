@@ -1,3 +1,5 @@
+using System.Security.Claims;
+using Hub.Api.Audit;
 using Hub.Api.Auth;
 using Hub.Api.Infrastructure;
 
@@ -14,17 +16,25 @@ internal static class SigningKeyEndpoints
     }
 
     /// <summary>The secret is in this response only; the hub keeps it encrypted.</summary>
-    private static async Task<IResult> CreateAsync(WorkingAccount account, EmbedSigningKeys keys, CancellationToken cancellationToken)
+    private static async Task<IResult> CreateAsync(WorkingAccount account, ClaimsPrincipal user, AuditLog audit, EmbedSigningKeys keys, CancellationToken cancellationToken)
     {
         var created = await keys.CreateAsync(account.TenantId, cancellationToken);
+        await audit.RecordAsync(user, account.TenantId, AuditActions.SigningKeyCreated, created.Id, null, cancellationToken);
         return Results.Created($"/api/v1/embed-signing-keys/{created.Id}", created);
     }
 
     private static Task<IReadOnlyList<SigningKeyInfo>> ListAsync(WorkingAccount account, EmbedSigningKeys keys, CancellationToken cancellationToken) =>
         keys.ListAsync(account.TenantId, cancellationToken);
 
-    private static async Task<IResult> DeleteAsync(string id, WorkingAccount account, EmbedSigningKeys keys, CancellationToken cancellationToken) =>
-        await keys.DeleteAsync(account.TenantId, id, cancellationToken)
-            ? Results.NoContent()
-            : throw HubProblemException.NotFound("embed_signing_key_not_found", $"No embed signing key {id} in this account.");
+    private static async Task<IResult> DeleteAsync(string id, WorkingAccount account, ClaimsPrincipal user, AuditLog audit, EmbedSigningKeys keys,
+        CancellationToken cancellationToken)
+    {
+        if (!await keys.DeleteAsync(account.TenantId, id, cancellationToken))
+        {
+            throw HubProblemException.NotFound("embed_signing_key_not_found", $"No embed signing key {id} in this account.");
+        }
+
+        await audit.RecordAsync(user, account.TenantId, AuditActions.SigningKeyDeleted, id, null, cancellationToken);
+        return Results.NoContent();
+    }
 }

@@ -1,4 +1,6 @@
 using Dapper;
+using System.Security.Claims;
+using Hub.Api.Audit;
 using Hub.Api.Auth;
 using Hub.Api.Infrastructure;
 using Hub.Store;
@@ -19,7 +21,8 @@ internal static class TenantEndpoints
     }
 
     /// <summary>A new tenant under the working account (or under <c>parent_id</c>, one of its descendants).</summary>
-    private static async Task<IResult> CreateAsync(CreateTenantRequest request, WorkingAccount account, HubDatabase database, TimeProvider clock, CancellationToken cancellationToken)
+    private static async Task<IResult> CreateAsync(CreateTenantRequest request, WorkingAccount account, ClaimsPrincipal user, AuditLog audit, HubDatabase database,
+        TimeProvider clock, CancellationToken cancellationToken)
     {
         var name = request.Name?.Trim();
         if (string.IsNullOrEmpty(name) || name.Length > 200)
@@ -44,6 +47,8 @@ internal static class TenantEndpoints
             "INSERT INTO tenants (id, name, parent_id, is_master, created_at) VALUES (@Id, @Name, @ParentId, 0, @createdAt)",
             new { tenant.Id, tenant.Name, tenant.ParentId, createdAt = tenant.CreatedAt.ToUnixTimeMilliseconds() },
             cancellationToken: cancellationToken));
+        await audit.RecordAsync(connection, user, account.TenantId, AuditActions.TenantCreated, tenant.Id,
+            new Dictionary<string, object?> { ["name"] = tenant.Name, ["parent_id"] = tenant.ParentId });
         return Results.Created($"/api/v1/tenants/{tenant.Id}", tenant);
     }
 
