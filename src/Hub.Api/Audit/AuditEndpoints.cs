@@ -32,7 +32,7 @@ internal static class AuditEndpoints
             throw HubProblemException.BadRequest("invalid_query", $"limit must be between 1 and {MaxLimit}.");
         }
 
-        var (afterAt, afterId) = DecodeCursor(cursor);
+        var (afterAt, afterId) = KeysetCursor.Decode(cursor);
         var sql = new StringBuilder("SELECT id, tenant_id, actor, action, target, detail, at FROM audit_log WHERE tenant_id = @tenantId");
         if (afterId is not null)
         {
@@ -45,30 +45,9 @@ internal static class AuditEndpoints
             new { tenantId = account.TenantId, afterAt, afterId, fetch = take + 1 }, cancellationToken: cancellationToken))).ToList();
         var page = rows.Take(take).Select(row => new AuditEntryResponse(row.Id, row.TenantId, row.Actor, row.Action, row.Target,
             row.Detail is null ? null : JsonDocument.Parse(row.Detail).RootElement.Clone(), Clock.FromMs(row.At))).ToList();
-        return new AuditPage(page, rows.Count > take ? EncodeCursor(rows[take - 1]) : null);
+        return new AuditPage(page, rows.Count > take ? KeysetCursor.Encode(rows[take - 1].At, rows[take - 1].Id) : null);
     }
 
-    private static string EncodeCursor(AuditRow row) =>
-        Convert.ToBase64String(Encoding.UTF8.GetBytes($"{row.At.ToString(CultureInfo.InvariantCulture)}|{row.Id}"));
-
-    private static (long? At, string? Id) DecodeCursor(string? cursor)
-    {
-        if (string.IsNullOrEmpty(cursor))
-        {
-            return (null, null);
-        }
-
-        try
-        {
-            var text = Encoding.UTF8.GetString(Convert.FromBase64String(cursor));
-            var separator = text.IndexOf('|', StringComparison.Ordinal);
-            return (long.Parse(text[..separator], CultureInfo.InvariantCulture), text[(separator + 1)..]);
-        }
-        catch (Exception exception) when (exception is FormatException or ArgumentOutOfRangeException or OverflowException)
-        {
-            throw HubProblemException.BadRequest("invalid_cursor", "cursor is not one this API returned.");
-        }
-    }
 
     private sealed record AuditRow(string Id, string TenantId, string Actor, string Action, string Target, string? Detail, long At);
 }

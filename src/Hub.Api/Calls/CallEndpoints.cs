@@ -64,7 +64,7 @@ internal static class CallEndpoints
             throw HubProblemException.BadRequest("invalid_query", "status must be ringing, in_progress, answered, missed or failed.");
         }
 
-        var (afterStarted, afterCallId) = DecodeCursor(cursor);
+        var (afterStarted, afterCallId) = KeysetCursor.Decode(cursor);
         string? remote = null;
         if (!string.IsNullOrWhiteSpace(number))
         {
@@ -93,7 +93,7 @@ internal static class CallEndpoints
         }, cancellationToken: cancellationToken))).ToList();
 
         var page = rows.Take(take).Select(row => row.ToResponse(account.TenantId)).ToList();
-        var next = rows.Count > take ? EncodeCursor(rows[take - 1]) : null;
+        var next = rows.Count > take ? KeysetCursor.Encode(rows[take - 1].StartedAt, rows[take - 1].CallId) : null;
         return new CallPage(page, next);
     }
 
@@ -125,27 +125,6 @@ internal static class CallEndpoints
         FROM calls c LEFT JOIN screen_pops p ON p.tenant_id = c.tenant_id AND p.call_id = c.call_id
         """;
 
-    private static string EncodeCursor(CallRow row) =>
-        Convert.ToBase64String(Encoding.UTF8.GetBytes($"{row.StartedAt.ToString(CultureInfo.InvariantCulture)}|{row.CallId}"));
-
-    private static (long? StartedAt, string? CallId) DecodeCursor(string? cursor)
-    {
-        if (string.IsNullOrEmpty(cursor))
-        {
-            return (null, null);
-        }
-
-        try
-        {
-            var text = Encoding.UTF8.GetString(Convert.FromBase64String(cursor));
-            var separator = text.IndexOf('|', StringComparison.Ordinal);
-            return (long.Parse(text[..separator], CultureInfo.InvariantCulture), text[(separator + 1)..]);
-        }
-        catch (Exception exception) when (exception is FormatException or ArgumentOutOfRangeException or OverflowException)
-        {
-            throw HubProblemException.BadRequest("invalid_cursor", "cursor is not one this API returned.");
-        }
-    }
 
     private sealed record CallRow
     {

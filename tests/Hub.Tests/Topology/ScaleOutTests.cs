@@ -13,40 +13,29 @@ namespace Hub.Tests.Topology;
 public sealed class ScaleOutTests(PostgresFixture postgres, RabbitMqFixture rabbitMq) : IAsyncLifetime
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
-    private string _database = "";
-    private WorkerProcess _workers = null!;
-    private HubApiFactory _nodeA = null!;
-    private HubApiFactory _nodeB = null!;
+    private ProductionCluster _cluster = null!;
 
-    public async Task InitializeAsync()
-    {
-        _database = await postgres.CreateDatabaseAsync();
-        var broker = await rabbitMq.CreateVirtualHostAsync();
+    private string Database => _cluster.Database;
 
-        // Workers first: their durable queues must be bound before anything is published.
-        _workers = await WorkerProcess.StartAsync(_database, broker);
-        _nodeA = new HubApiFactory(new HubTopology(_database, broker, "api-a"));
-        _nodeB = new HubApiFactory(new HubTopology(_database, broker, "api-b"));
-        _ = _nodeA.Server;
-        _ = _nodeB.Server;
-    }
+    private WorkerProcess Workers => _cluster.Workers;
 
-    public async Task DisposeAsync()
-    {
-        _nodeA.Dispose();
-        _nodeB.Dispose();
-        await _workers.DisposeAsync();
-    }
+    private HubApiFactory NodeA => _cluster.NodeA;
+
+    private HubApiFactory NodeB => _cluster.NodeB;
+
+    public async Task InitializeAsync() => _cluster = await ProductionCluster.StartAsync(postgres, rabbitMq);
+
+    public async Task DisposeAsync() => await _cluster.DisposeAsync();
 
     [Fact]
     public async Task Agent_on_node_A_gets_its_pop_and_a_dial_made_through_node_B_and_the_call_is_logged_once()
     {
-        var (_, crmOnB) = await CreateTenantAsync(_nodeB, "Acme");
+        var (_, crmOnB) = await CreateTenantAsync(NodeB, "Acme");
         await ReadAsync(await crmOnB.PutAsJsonAsync("/api/v1/contacts", new[]
         {
             new { external_id = "c-1", display_name = "Nguyen Van A", phones = new[] { "+84 912 345 678" } },
         }), HttpStatusCode.OK);
-        await using var agentOnA = await _nodeA.ConnectAgentAsync(await SignInAsync(_nodeB, crmOnB, "agent-7"));
+        await using var agentOnA = await NodeA.ConnectAgentAsync(await SignInAsync(NodeB, crmOnB, "agent-7"));
         var pops = agentOnA.Subscribe("ScreenPop");
         var commands = agentOnA.Subscribe("Command");
         var incomingId = Guid.NewGuid();
@@ -66,8 +55,8 @@ public sealed class ScaleOutTests(PostgresFixture postgres, RabbitMqFixture rabb
         var status = await ReadAsync(await crmOnB.GetAsync($"/api/v1/commands/{dial["command_id"]}"), HttpStatusCode.OK);
         Assert.Equal("delivered", status["status"]!.GetValue<string>());
 
-        await _workers.WaitAsync("hub-call-log", incomingId);
-        await using var connection = new NpgsqlConnection(_database);
+        await Workers.WaitAsync("hub-call-log", incomingId);
+        await using var connection = new NpgsqlConnection(Database);
         Assert.Equal(1, await connection.ExecuteScalarAsync<int>("SELECT count(*) FROM calls WHERE call_id = 'call-1'"));
         Assert.Equal(1, await connection.ExecuteScalarAsync<int>("SELECT count(*) FROM call_events WHERE call_id = 'call-1'"));
     }
@@ -75,9 +64,9 @@ public sealed class ScaleOutTests(PostgresFixture postgres, RabbitMqFixture rabb
     [Fact]
     public async Task A_pop_for_an_agent_connected_to_both_nodes_reaches_both_connections()
     {
-        var (_, crm) = await CreateTenantAsync(_nodeA, "Acme");
-        await using var onA = await _nodeA.ConnectAgentAsync(await SignInAsync(_nodeA, crm, "agent-7"));
-        await using var onB = await _nodeB.ConnectAgentAsync(await SignInAsync(_nodeA, crm, "agent-7"));
+        var (_, crm) = await CreateTenantAsync(NodeA, "Acme");
+        await using var onA = await NodeA.ConnectAgentAsync(await SignInAsync(NodeA, crm, "agent-7"));
+        await using var onB = await NodeB.ConnectAgentAsync(await SignInAsync(NodeA, crm, "agent-7"));
         var popsA = onA.Subscribe("ScreenPop");
         var popsB = onB.Subscribe("ScreenPop");
 
