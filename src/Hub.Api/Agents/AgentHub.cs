@@ -4,6 +4,7 @@ using System.Text.Json;
 using Hub.Api.Auth;
 using Hub.Api.Commands;
 using Hub.Api.Ingest;
+using Hub.Store.Config;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.SignalR;
 
@@ -15,7 +16,7 @@ namespace Hub.Api.Agents;
 /// a precise <c>invalid_event:</c> error instead of a binding failure, and the connection stays open.
 /// </summary>
 [Authorize(Policy = HubPolicies.AgentSession)]
-public sealed class AgentHub(EventIngestor ingestor, AgentConnections connections, CommandStore commands, ContactPicks picks) : Hub<IAgentClient>
+public sealed class AgentHub(EventIngestor ingestor, AgentConnections connections, CommandStore commands, ContactPicks picks, TenantConfigReader configs) : Hub<IAgentClient>
 {
     public static string GroupOf(string tenantId, string agentId) => $"agent:{tenantId}:{agentId}";
 
@@ -32,12 +33,14 @@ public sealed class AgentHub(EventIngestor ingestor, AgentConnections connection
 
     /// <summary>
     /// Who this connection is. SignalR dispatches invocations only after <see cref="OnConnectedAsync"/>
-    /// finished, so its answer also tells the relay the agent is registered for pushes and dials.
+    /// finished, so its answer also tells the relay the agent is registered for pushes and dials. It also
+    /// carries the account's effective <c>webphone_origins</c>: a relay whose webphone is not among them stops.
     /// </summary>
-    public HelloResponse Hello()
+    public async Task<HelloResponse> Hello()
     {
         var (tenantId, agentId) = Agent;
-        return new HelloResponse(tenantId, agentId, Context.ConnectionId);
+        var config = await configs.ReadCachedAsync(tenantId, Context.ConnectionAborted);
+        return new HelloResponse(tenantId, agentId, Context.ConnectionId, config.Config.WebphoneOrigins);
     }
 
     public Task<PublishAck> Publish(JsonElement envelope)

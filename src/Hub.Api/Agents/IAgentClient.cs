@@ -22,4 +22,4 @@ public sealed record CommandPush(string CommandId, string Type, JsonElement Payl
 
 public sealed record AuthRequiredPush(string Reason);
 
-public sealed record HelloResponse(string TenantId, string AgentId, string ConnectionId);
+public sealed record HelloResponse(string TenantId, string AgentId, string ConnectionId, IReadOnlyList<string> WebphoneOrigins);

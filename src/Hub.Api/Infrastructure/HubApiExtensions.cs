@@ -22,10 +22,10 @@ internal static class HubApiExtensions
     public static IServiceCollection AddHubHttp(this IServiceCollection services, IConfiguration configuration)
     {
         // Credentials are allowed because SignalR's browser client negotiates with them; that is only
-        // safe with an explicit list of origins, never a wildcard.
-        var crmOrigins = HubTransport.ReadSettings(configuration).CrmOrigins;
-        services.AddCors(cors => cors.AddDefaultPolicy(policy => policy
-            .WithOrigins(crmOrigins).AllowAnyHeader().AllowAnyMethod().AllowCredentials()));
+        // safe with an explicit list of origins (hub-wide plus every account's crm_origins), never a wildcard.
+        services.AddCors();
+        services.AddSingleton<CrmOrigins>();
+        services.AddSingleton<Microsoft.AspNetCore.Cors.Infrastructure.ICorsPolicyProvider, CrmCorsPolicyProvider>();
         services.AddProblemDetails();
         services.AddExceptionHandler<HubProblemExceptionHandler>();
         services.ConfigureHttpJsonOptions(options => HubJson.Configure(options.SerializerOptions));
@@ -106,6 +106,7 @@ internal static class HubApiExtensions
         app.UseWebSockets();
         app.UseCors();
         app.UseAuthentication();
+        app.UseOriginEnforcement();
         app.UseRateLimiter();
         app.UseHubRequestBodyLimits();
         app.UseAuthorization();

@@ -64,7 +64,16 @@ public sealed class TenantConfigReader(HubDatabase database, IOptions<HubSetting
     }
 
     /// <summary>Drops this node's cached configs after a change; other nodes pick it up within the cache lifetime.</summary>
-    public void Forget() => _cache.Clear();
+    public void Forget()
+    {
+        Interlocked.Increment(ref _generation);
+        _cache.Clear();
+    }
+
+    private long _generation;
+
+    /// <summary>Grows on every <see cref="Forget"/>: lets other caches of config-derived data know they are stale.</summary>
+    public long Generation => Interlocked.Read(ref _generation);
 
     /// <summary>The calling code for national-form numbers of this account.</summary>
     public string CountryCodeOf(TenantConfig config) =>

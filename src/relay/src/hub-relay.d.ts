@@ -48,10 +48,15 @@ export interface AuthRequired {
 export interface RelayError {
   /**
    * outbox_overflow (with dropped), invalid_event (the hub refused an event, or it could never be sent: with event_id, type),
-   * token_failed (getToken threw or the exchange failed other than 401), storage_failed, sign_out_failed.
+   * token_failed (getToken threw or the exchange failed other than 401), storage_failed, sign_out_failed,
+   * webphone_origin_not_allowed (the account's webphone_origins do not list webphone.origin: with origin, allowed; the relay stopped).
    */
   code: string;
   detail?: string;
+  /** webphone_origin_not_allowed: the relay's webphone.origin. */
+  origin?: string;
+  /** webphone_origin_not_allowed: the account's webphone_origins. */
+  allowed?: string[];
   dropped?: number;
   event_id?: string;
   type?: string;

@@ -275,6 +275,20 @@ class Relay {
         return;
       }
       this.#log('info', 'connected', hello);
+      const allowed = webphoneOriginsOf(hello);
+      if (allowed.length > 0 && !allowed.includes(this.#webphone.origin)) {
+        // The account lists its webphones and this one is not among them: relay nothing, ever.
+        this.#shutdown();
+        this.#emit('error', {
+          code: 'webphone_origin_not_allowed',
+          detail: `webphone origin ${this.#webphone.origin} is not in the account's webphone_origins`,
+          origin: this.#webphone.origin,
+          allowed,
+        });
+        await current.stop().catch(() => {});
+        this.#setStatus('offline');
+        return;
+      }
       this.#connected = true;
       this.#reconnectBackoff.reset();
       this.#sendBackoff.reset();
@@ -566,6 +580,16 @@ function defaultStorage() {
     // Blocked (sandboxed frame, privacy settings): fall through to memory.
   }
   return new MemoryStorage();
+}
+
+/**
+ * The account's webphone_origins from the hub's Hello; empty when the hub sends none (not configured).
+ * @param {unknown} hello
+ * @returns {string[]}
+ */
+function webphoneOriginsOf(hello) {
+  const list = /** @type {{webphone_origins?: unknown} | null} */ (hello)?.webphone_origins;
+  return Array.isArray(list) ? list.filter(origin => typeof origin === 'string') : [];
 }
 
 /** @param {unknown} error */
