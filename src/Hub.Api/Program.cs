@@ -5,7 +5,7 @@ using Hub.Store;
 var builder = WebApplication.CreateBuilder(args);
 
 builder.Services.AddHubStore(builder.Configuration);
-builder.Services.AddHubHttp(builder.Configuration);
+builder.Services.AddHubHttp();
 builder.Services.AddHubAuthentication();
 builder.Services.AddHubAgents();
 builder.Services.AddHubBus(builder.Configuration);

@@ -19,7 +19,7 @@ namespace Hub.Api.Infrastructure;
 
 internal static class HubApiExtensions
 {
-    public static IServiceCollection AddHubHttp(this IServiceCollection services, IConfiguration configuration)
+    public static IServiceCollection AddHubHttp(this IServiceCollection services)
     {
         // Credentials are allowed because SignalR's browser client negotiates with them; that is only
         // safe with an explicit list of origins (hub-wide plus every account's crm_origins), never a wildcard.
