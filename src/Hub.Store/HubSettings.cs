@@ -26,6 +26,12 @@ public sealed class HubSettings
     /// </summary>
     public TimeSpan EventIdRetention { get; set; } = TimeSpan.FromDays(7);
 
+    /// <summary>
+    /// How long the event stream (<c>GET /api/v1/events/stream</c>) keeps an event; older rows may be
+    /// pruned, so a client must reconnect within this time to resume without a gap.
+    /// </summary>
+    public TimeSpan EventStreamRetention { get; set; } = TimeSpan.FromDays(7);
+
     /// <summary>How long a publish may wait for the bus before the hub answers <c>bus_unavailable</c>.</summary>
     public TimeSpan PublishTimeout { get; set; } = TimeSpan.FromSeconds(5);
 

@@ -1,6 +1,7 @@
 using System.Net;
 using Hub.Workers.AgentState;
 using Hub.Workers.CallLog;
+using Hub.Workers.EventStream;
 using Hub.Workers.ScreenPop;
 using Hub.Workers.ScreenPop.CrmLookup;
 using MassTransit;
@@ -20,6 +21,7 @@ public static class HubWorkersRegistration
         bus.AddConsumer<CallLogConsumer, CallLogConsumerDefinition>();
         bus.AddConsumer<ScreenPopConsumer, ScreenPopConsumerDefinition>();
         bus.AddConsumer<AgentStateConsumer, AgentStateConsumerDefinition>();
+        bus.AddConsumer<EventStreamConsumer, EventStreamConsumerDefinition>();
         return bus;
     }
 

@@ -6,6 +6,7 @@ using Hub.Api.Calls;
 using Hub.Api.Commands;
 using Hub.Api.Config;
 using Hub.Api.Contacts;
+using Hub.Api.Events;
 using Hub.Api.Ingest;
 using Hub.Api.Pages;
 using Hub.Api.RateLimits;
@@ -81,6 +82,7 @@ internal static class HubApiExtensions
         app.MapConfigEndpoints();
         app.MapCallEndpoints();
         app.MapAuditEndpoints();
+        app.MapEventStreamEndpoints();
         return app;
     }
 

@@ -41,6 +41,10 @@ internal sealed class StorePruning(HubDatabase database, IOptions<HubSettings> s
         await DeleteInBatchesAsync(
             "DELETE FROM ingested_events WHERE received_at < @cutoff AND event_id IN (SELECT event_id FROM ingested_events WHERE received_at < @cutoff LIMIT @BatchSize)",
             eventsBefore, cancellationToken);
+        var streamBefore = clock.GetUtcNow().Subtract(settings.Value.EventStreamRetention).ToUnixTimeMilliseconds();
+        await DeleteInBatchesAsync(
+            "DELETE FROM event_stream WHERE seq IN (SELECT seq FROM event_stream WHERE occurred_at < @cutoff ORDER BY seq LIMIT @BatchSize)",
+            streamBefore, cancellationToken);
     }
 
     private async Task DeleteInBatchesAsync(string sql, long cutoff, CancellationToken cancellationToken)

@@ -14,7 +14,7 @@ public sealed class StorePruningTests : IDisposable
     public void Dispose() => _factory.Dispose();
 
     [Fact]
-    public async Task Pruning_removes_expired_token_ids_and_old_event_ids_only()
+    public async Task Pruning_removes_expired_token_ids_old_event_ids_and_old_stream_events_only()
     {
         _ = _factory.Server;
         var database = _factory.Services.GetRequiredService<HubDatabase>();
@@ -29,6 +29,11 @@ public sealed class StorePruningTests : IDisposable
             await connection.ExecuteAsync(
                 "INSERT INTO ingested_events (tenant_id, event_id, received_at) VALUES ('a', 'e1', @old), ('b', 'e1', @recent)",
                 new { old, recent });
+            await connection.ExecuteAsync(
+                """
+                INSERT INTO event_stream (tenant_id, event_id, type, agent_id, occurred_at, data)
+                VALUES ('a', 'old', 'registered', 'agent-1', @old, '{}'), ('a', 'recent', 'registered', 'agent-1', @recent, '{}')
+                """, new { old, recent });
         }
 
         await _factory.Services.GetServices<IHostedService>().OfType<StorePruning>().Single().PruneAsync(CancellationToken.None);
@@ -36,5 +41,6 @@ public sealed class StorePruningTests : IDisposable
         await using var check = await database.OpenAsync(CancellationToken.None);
         Assert.Equal(["b"], await check.QueryAsync<string>("SELECT tenant_id FROM used_tokens WHERE jti = 'shared'"));
         Assert.Equal(["b"], await check.QueryAsync<string>("SELECT tenant_id FROM ingested_events WHERE event_id = 'e1'"));
+        Assert.Equal(["recent"], await check.QueryAsync<string>("SELECT event_id FROM event_stream"));
     }
 }

@@ -1,0 +1,60 @@
+using System.Text.Json;
+using Dapper;
+using Hub.Contracts;
+using Hub.Store;
+using MassTransit;
+
+namespace Hub.Workers.EventStream;
+
+/// <summary>
+/// Appends every webphone event to <c>event_stream</c>, the store behind <c>GET /api/v1/events/stream</c>.
+/// The insert is idempotent on (tenant, event_id): a redelivered or duplicate event keeps its first
+/// position. Because the stream lives in the shared store, any Api node can serve (and resume) it.
+/// </summary>
+public sealed class EventStreamConsumer(HubDatabase database) : IConsumer<IWebphoneEvent>
+{
+    // Any constant works; it only has to be the same for every appender.
+    private const long AppendLockKey = 0x4875_6245_7653_7472; // "HubEvStr"
+
+    public async Task Consume(ConsumeContext<IWebphoneEvent> context)
+    {
+        var message = context.Message;
+        var cancellationToken = context.CancellationToken;
+        var data = JsonSerializer.Serialize(new EventData(message.AgentId, message.CallId, message.Seq, message.Payload));
+
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        if (database.Dialect == SqlDialect.Postgres)
+        {
+            // Identity values are handed out before commit, so two concurrent appends could become
+            // visible out of order and a reader already past the later one would skip the earlier.
+            // Appends take turns until commit, so positions become visible in order. (SQLite has one writer.)
+            await connection.ExecuteAsync(new CommandDefinition(
+                "SELECT pg_advisory_xact_lock(@AppendLockKey)", new { AppendLockKey }, transaction, cancellationToken: cancellationToken));
+        }
+
+        await connection.ExecuteAsync(new CommandDefinition(
+            """
+            INSERT INTO event_stream (tenant_id, event_id, type, call_id, agent_id, occurred_at, data)
+            VALUES (@TenantId, @EventId, @Type, @CallId, @AgentId, @OccurredAt, @data)
+            ON CONFLICT (tenant_id, event_id) DO NOTHING
+            """,
+            new
+            {
+                message.TenantId,
+                EventId = message.EventId.ToString(),
+                message.Type,
+                message.CallId,
+                message.AgentId,
+                OccurredAt = message.OccurredAt.ToUnixTimeMilliseconds(),
+                data,
+            }, transaction, cancellationToken: cancellationToken));
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    private sealed record EventData(
+        [property: System.Text.Json.Serialization.JsonPropertyName("agent_id")] string AgentId,
+        [property: System.Text.Json.Serialization.JsonPropertyName("call_id")] string? CallId,
+        [property: System.Text.Json.Serialization.JsonPropertyName("seq")] long Seq,
+        [property: System.Text.Json.Serialization.JsonPropertyName("payload")] JsonElement Payload);
+}
