@@ -65,8 +65,7 @@ internal static class EventStreamEndpoints
         var sql = new StringBuilder("SELECT seq, event_id, type, occurred_at, data FROM event_stream WHERE tenant_id = @tenantId AND seq > @position");
         if (typeFilter is not null)
         {
-            // Dapper expands a list for SQLite but hands Npgsql an array, which only = ANY accepts.
-            sql.Append(database.Dialect == SqlDialect.Postgres ? " AND type = ANY(@typeFilter)" : " AND type IN @typeFilter");
+            sql.Append($" AND type {database.InList("typeFilter")}");
         }
 
         sql.Append(" ORDER BY seq LIMIT @BatchSize");
