@@ -11,30 +11,19 @@ namespace Hub.Tests.CallPath;
 /// click-to-call. The same tests run on each store (<see cref="SqliteCallPathTests"/>,
 /// <see cref="PostgresCallPathTests"/>).
 /// </summary>
-public abstract class CallPathTests : IAsyncLifetime
+public abstract class CallPathTests : StoreTestBase
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(15);
-    private HubApiFactory _factory = null!;
-
-    protected abstract Task<HubApiFactory> CreateFactoryAsync();
-
-    public async Task InitializeAsync() => _factory = await CreateFactoryAsync();
-
-    public Task DisposeAsync()
-    {
-        _factory.Dispose();
-        return Task.CompletedTask;
-    }
 
     [Fact]
     public async Task Incoming_call_pops_the_contact_whose_number_is_written_another_way()
     {
-        var (_, crm) = await CreateTenantAsync(_factory, "Acme");
+        var (_, crm) = await CreateTenantAsync(Factory, "Acme");
         await ReadAsync(await crm.PutAsJsonAsync("/api/v1/contacts", new[]
         {
             new { external_id = "c-1", display_name = "Nguyen Van A", company = "Acme", phones = new[] { "+84 912 345 678" }, custom_fields = new { tier = "gold" } },
         }), HttpStatusCode.OK);
-        await using var agent = await ConnectAgentAsync(_factory, crm, "agent-7");
+        await using var agent = await ConnectAgentAsync(Factory, crm, "agent-7");
         var pops = agent.Subscribe("ScreenPop");
 
         var ack = await agent.InvokeAsync("Publish", Envelope("incoming_call", Call("call-1", "0912345678")));
@@ -52,8 +41,8 @@ public abstract class CallPathTests : IAsyncLifetime
     [Fact]
     public async Task Unknown_caller_gets_a_pop_with_no_matches()
     {
-        var (_, crm) = await CreateTenantAsync(_factory, "Acme");
-        await using var agent = await ConnectAgentAsync(_factory, crm, "agent-7");
+        var (_, crm) = await CreateTenantAsync(Factory, "Acme");
+        await using var agent = await ConnectAgentAsync(Factory, crm, "agent-7");
         var pops = agent.Subscribe("ScreenPop");
 
         await agent.InvokeAsync("Publish", Envelope("incoming_call", Call("call-2", "0987000111")));
@@ -66,10 +55,10 @@ public abstract class CallPathTests : IAsyncLifetime
     [Fact]
     public async Task Every_connection_of_the_agent_gets_the_pop_and_other_agents_do_not()
     {
-        var (_, crm) = await CreateTenantAsync(_factory, "Acme");
-        await using var tab1 = await ConnectAgentAsync(_factory, crm, "agent-7");
-        await using var tab2 = await ConnectAgentAsync(_factory, crm, "agent-7");
-        await using var other = await ConnectAgentAsync(_factory, crm, "agent-8");
+        var (_, crm) = await CreateTenantAsync(Factory, "Acme");
+        await using var tab1 = await ConnectAgentAsync(Factory, crm, "agent-7");
+        await using var tab2 = await ConnectAgentAsync(Factory, crm, "agent-7");
+        await using var other = await ConnectAgentAsync(Factory, crm, "agent-8");
         var pops1 = tab1.Subscribe("ScreenPop");
         var pops2 = tab2.Subscribe("ScreenPop");
         var otherPops = other.Subscribe("ScreenPop");
@@ -87,12 +76,12 @@ public abstract class CallPathTests : IAsyncLifetime
     [Fact]
     public async Task Answered_call_is_logged_with_the_billsec_the_webphone_reported()
     {
-        var (tenantId, crm) = await CreateTenantAsync(_factory, "Acme");
+        var (tenantId, crm) = await CreateTenantAsync(Factory, "Acme");
         await ReadAsync(await crm.PutAsJsonAsync("/api/v1/contacts", new[]
         {
             new { external_id = "c-1", display_name = "Nguyen Van A", phones = new[] { "84912345678" } },
         }), HttpStatusCode.OK);
-        await using var agent = await ConnectAgentAsync(_factory, crm, "agent-7");
+        await using var agent = await ConnectAgentAsync(Factory, crm, "agent-7");
         var pops = agent.Subscribe("ScreenPop");
         var start = DateTimeOffset.UtcNow;
 
@@ -117,8 +106,8 @@ public abstract class CallPathTests : IAsyncLifetime
     [Fact]
     public async Task Same_event_twice_is_accepted_then_duplicate_and_logged_once()
     {
-        var (_, crm) = await CreateTenantAsync(_factory, "Acme");
-        await using var agent = await ConnectAgentAsync(_factory, crm, "agent-7");
+        var (_, crm) = await CreateTenantAsync(Factory, "Acme");
+        await using var agent = await ConnectAgentAsync(Factory, crm, "agent-7");
         var envelope = Envelope("incoming_call", Call("call-6", "0912345678"));
 
         var first = await agent.InvokeAsync("Publish", envelope);
@@ -127,7 +116,7 @@ public abstract class CallPathTests : IAsyncLifetime
         Assert.Equal("accepted", first.GetProperty("status").GetString());
         Assert.Equal("duplicate", second.GetProperty("status").GetString());
         var eventId = Guid.Parse(first.GetProperty("event_id").GetString()!);
-        await _factory.CallLogConsumedAsync(eventId);
+        await Factory.CallLogConsumedAsync(eventId);
         var detail = await ReadAsync(await crm.GetAsync("/api/v1/calls/call-6"), HttpStatusCode.OK);
         Assert.Single(detail["events"]!.AsArray());
     }
@@ -135,8 +124,8 @@ public abstract class CallPathTests : IAsyncLifetime
     [Fact]
     public async Task Hangup_without_answer_is_one_missed_call()
     {
-        var (_, crm) = await CreateTenantAsync(_factory, "Acme");
-        await using var agent = await ConnectAgentAsync(_factory, crm, "agent-7");
+        var (_, crm) = await CreateTenantAsync(Factory, "Acme");
+        await using var agent = await ConnectAgentAsync(Factory, crm, "agent-7");
         var start = DateTimeOffset.UtcNow;
 
         await PublishAllLoggedAsync(agent,
@@ -152,8 +141,8 @@ public abstract class CallPathTests : IAsyncLifetime
     [Fact]
     public async Task Late_answer_after_the_hangup_does_not_reopen_a_missed_call()
     {
-        var (_, crm) = await CreateTenantAsync(_factory, "Acme");
-        await using var agent = await ConnectAgentAsync(_factory, crm, "agent-7");
+        var (_, crm) = await CreateTenantAsync(Factory, "Acme");
+        await using var agent = await ConnectAgentAsync(Factory, crm, "agent-7");
         var start = DateTimeOffset.UtcNow;
 
         await PublishAllLoggedAsync(agent,
@@ -169,8 +158,8 @@ public abstract class CallPathTests : IAsyncLifetime
     [Fact]
     public async Task Malformed_event_is_invalid_event_and_the_connection_lives_on()
     {
-        var (_, crm) = await CreateTenantAsync(_factory, "Acme");
-        await using var agent = await ConnectAgentAsync(_factory, crm, "agent-7");
+        var (_, crm) = await CreateTenantAsync(Factory, "Acme");
+        await using var agent = await ConnectAgentAsync(Factory, crm, "agent-7");
 
         var refused = await Assert.ThrowsAsync<HubInvocationException>(() =>
             agent.InvokeAsync("Publish", Envelope("incoming_call", new { call = new { uuid = "call-9" } })));
@@ -184,13 +173,13 @@ public abstract class CallPathTests : IAsyncLifetime
     [Fact]
     public async Task Unknown_event_type_is_accepted_and_kept_in_the_calls_events()
     {
-        var (_, crm) = await CreateTenantAsync(_factory, "Acme");
-        await using var agent = await ConnectAgentAsync(_factory, crm, "agent-7");
+        var (_, crm) = await CreateTenantAsync(Factory, "Acme");
+        await using var agent = await ConnectAgentAsync(Factory, crm, "agent-7");
         var transferId = Guid.NewGuid();
 
         await agent.InvokeAsync("Publish", Envelope("incoming_call", Call("call-10", "0912345678"), seq: 1));
         var ack = await agent.InvokeAsync("Publish", Envelope("call_transferred", new { call = new { uuid = "call-10" }, target = "1002" }, transferId, 2));
-        await _factory.CallLogConsumedAsync(transferId);
+        await Factory.CallLogConsumedAsync(transferId);
 
         Assert.Equal("accepted", ack.GetProperty("status").GetString());
         var detail = await ReadAsync(await crm.GetAsync("/api/v1/calls/call-10"), HttpStatusCode.OK);
@@ -201,8 +190,8 @@ public abstract class CallPathTests : IAsyncLifetime
     [Fact]
     public async Task PublishBatch_answers_each_envelope_in_order()
     {
-        var (_, crm) = await CreateTenantAsync(_factory, "Acme");
-        await using var agent = await ConnectAgentAsync(_factory, crm, "agent-7");
+        var (_, crm) = await CreateTenantAsync(Factory, "Acme");
+        await using var agent = await ConnectAgentAsync(Factory, crm, "agent-7");
         var repeated = Envelope("registered", new { });
         await agent.InvokeAsync("Publish", repeated);
 
@@ -222,8 +211,8 @@ public abstract class CallPathTests : IAsyncLifetime
     [Fact]
     public async Task Dial_arrives_as_a_call_command_and_its_result_marks_it_delivered()
     {
-        var (_, crm) = await CreateTenantAsync(_factory, "Acme");
-        await using var agent = await ConnectAgentAsync(_factory, crm, "agent-7");
+        var (_, crm) = await CreateTenantAsync(Factory, "Acme");
+        await using var agent = await ConnectAgentAsync(Factory, crm, "agent-7");
         var commands = agent.Subscribe("Command");
 
         var accepted = await ReadAsync(await crm.PostAsJsonAsync("/api/v1/agents/agent-7/dial",
@@ -245,8 +234,8 @@ public abstract class CallPathTests : IAsyncLifetime
     [Fact]
     public async Task Outgoing_call_from_click_to_call_carries_its_campaign_and_lead()
     {
-        var (_, crm) = await CreateTenantAsync(_factory, "Acme");
-        await using var agent = await ConnectAgentAsync(_factory, crm, "agent-7");
+        var (_, crm) = await CreateTenantAsync(Factory, "Acme");
+        await using var agent = await ConnectAgentAsync(Factory, crm, "agent-7");
         var commands = agent.Subscribe("Command");
         await ReadAsync(await crm.PostAsJsonAsync("/api/v1/agents/agent-7/dial",
             new { number = "0912 345 678", options = new { campaignId = 36, leadId = 78912 } }), HttpStatusCode.Accepted);
@@ -255,7 +244,7 @@ public abstract class CallPathTests : IAsyncLifetime
 
         // The webphone reports the number in its own format and does not echo the options.
         await agent.InvokeAsync("Publish", Envelope("outgoing_call", Call("call-12", "+84912345678"), outgoingId));
-        await _factory.CallLogConsumedAsync(outgoingId);
+        await Factory.CallLogConsumedAsync(outgoingId);
 
         var call = await ReadAsync(await crm.GetAsync("/api/v1/calls/call-12"), HttpStatusCode.OK);
         Assert.Equal("outbound", call["direction"]!.GetValue<string>());
@@ -266,7 +255,7 @@ public abstract class CallPathTests : IAsyncLifetime
     [Fact]
     public async Task Dial_to_an_agent_with_no_connection_is_agent_offline()
     {
-        var (_, crm) = await CreateTenantAsync(_factory, "Acme");
+        var (_, crm) = await CreateTenantAsync(Factory, "Acme");
 
         var response = await crm.PostAsJsonAsync("/api/v1/agents/agent-nobody/dial", new { number = "0912345678" });
 
@@ -276,11 +265,11 @@ public abstract class CallPathTests : IAsyncLifetime
     [Fact]
     public async Task Agents_list_shows_who_is_online_and_registered()
     {
-        var (_, crm) = await CreateTenantAsync(_factory, "Acme");
-        await using var agent = await ConnectAgentAsync(_factory, crm, "agent-7");
+        var (_, crm) = await CreateTenantAsync(Factory, "Acme");
+        await using var agent = await ConnectAgentAsync(Factory, crm, "agent-7");
         var registeredId = Guid.NewGuid();
         await agent.InvokeAsync("Publish", Envelope("registered", new { }, registeredId));
-        await _factory.ConsumedAsync("hub-agent-state", registeredId);
+        await Factory.ConsumedAsync("hub-agent-state", registeredId);
 
         var agents = await ReadAsync(await crm.GetAsync("/api/v1/agents"), HttpStatusCode.OK);
 
@@ -294,12 +283,12 @@ public abstract class CallPathTests : IAsyncLifetime
     [Fact]
     public async Task A_tenant_never_sees_another_tenants_calls_or_agents()
     {
-        var (_, acme) = await CreateTenantAsync(_factory, "Acme");
-        var (_, globex) = await CreateTenantAsync(_factory, "Globex");
-        await using var agent = await ConnectAgentAsync(_factory, acme, "agent-7");
+        var (_, acme) = await CreateTenantAsync(Factory, "Acme");
+        var (_, globex) = await CreateTenantAsync(Factory, "Globex");
+        await using var agent = await ConnectAgentAsync(Factory, acme, "agent-7");
         var eventId = Guid.NewGuid();
         await agent.InvokeAsync("Publish", Envelope("incoming_call", Call("call-13", "0912345678"), eventId));
-        await _factory.CallLogConsumedAsync(eventId);
+        await Factory.CallLogConsumedAsync(eventId);
 
         Assert.Empty((await ReadAsync(await globex.GetAsync("/api/v1/calls"), HttpStatusCode.OK))["items"]!.AsArray());
         await AssertProblemAsync(await globex.GetAsync("/api/v1/calls/call-13"), HttpStatusCode.NotFound, "call_not_found");
@@ -311,8 +300,8 @@ public abstract class CallPathTests : IAsyncLifetime
     [Fact]
     public async Task Calls_page_newest_first_with_a_cursor()
     {
-        var (_, crm) = await CreateTenantAsync(_factory, "Acme");
-        await using var agent = await ConnectAgentAsync(_factory, crm, "agent-7");
+        var (_, crm) = await CreateTenantAsync(Factory, "Acme");
+        await using var agent = await ConnectAgentAsync(Factory, crm, "agent-7");
         var start = DateTimeOffset.UtcNow.AddMinutes(-10);
         var eventIds = Enumerable.Range(0, 5).Select(_ => Guid.NewGuid()).ToList();
         for (var i = 0; i < 5; i++)
@@ -322,7 +311,7 @@ public abstract class CallPathTests : IAsyncLifetime
 
         foreach (var eventId in eventIds)
         {
-            await _factory.CallLogConsumedAsync(eventId);
+            await Factory.CallLogConsumedAsync(eventId);
         }
 
         var seen = new List<string>();
@@ -351,7 +340,7 @@ public abstract class CallPathTests : IAsyncLifetime
 
         foreach (var envelope in envelopes)
         {
-            await _factory.CallLogConsumedAsync(Guid.Parse((string)((Dictionary<string, object?>)envelope)["event_id"]!));
+            await Factory.CallLogConsumedAsync(Guid.Parse((string)((Dictionary<string, object?>)envelope)["event_id"]!));
         }
     }
 }

@@ -9,27 +9,16 @@ namespace Hub.Tests.EventStream;
 /// <c>GET /api/v1/events/stream</c> in the embedded hub, on each store (<see cref="SqliteEventStreamTests"/>,
 /// <see cref="PostgresEventStreamTests"/>). Every wait on the stream is bounded by <see cref="Timeout"/>.
 /// </summary>
-public abstract class EventStreamTests : IAsyncLifetime
+public abstract class EventStreamTests : StoreTestBase
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
-    private HubApiFactory _factory = null!;
-
-    protected abstract Task<HubApiFactory> CreateFactoryAsync();
-
-    public async Task InitializeAsync() => _factory = await CreateFactoryAsync();
-
-    public Task DisposeAsync()
-    {
-        _factory.Dispose();
-        return Task.CompletedTask;
-    }
 
     [Fact]
     public async Task From_the_beginning_the_stream_gives_the_accounts_events_in_order_with_ascending_ids()
     {
         using var timeout = new CancellationTokenSource(Timeout);
-        var (tenantId, crm) = await CreateTenantAsync(_factory, "Acme");
-        await using var agent = await ConnectAgentAsync(_factory, crm, "agent-7");
+        var (tenantId, crm) = await CreateTenantAsync(Factory, "Acme");
+        await using var agent = await ConnectAgentAsync(Factory, crm, "agent-7");
         var published = await PublishAsync(agent,
             Envelope("incoming_call", Call("call-1", "0912345678"), seq: 1),
             Envelope("call_answered", Call("call-1"), seq: 2),
@@ -56,8 +45,8 @@ public abstract class EventStreamTests : IAsyncLifetime
     public async Task Reconnecting_with_Last_Event_ID_resumes_after_it_with_nothing_missing_or_repeated()
     {
         using var timeout = new CancellationTokenSource(Timeout);
-        var (_, crm) = await CreateTenantAsync(_factory, "Acme");
-        await using var agent = await ConnectAgentAsync(_factory, crm, "agent-7");
+        var (_, crm) = await CreateTenantAsync(Factory, "Acme");
+        await using var agent = await ConnectAgentAsync(Factory, crm, "agent-7");
         var published = await PublishAsync(agent,
             Envelope("registered", null, seq: 1), Envelope("incoming_call", Call("call-1", "0912345678"), seq: 2),
             Envelope("call_answered", Call("call-1"), seq: 3));
@@ -87,8 +76,8 @@ public abstract class EventStreamTests : IAsyncLifetime
     public async Task The_query_parameter_last_event_id_resumes_like_the_header()
     {
         using var timeout = new CancellationTokenSource(Timeout);
-        var (_, crm) = await CreateTenantAsync(_factory, "Acme");
-        await using var agent = await ConnectAgentAsync(_factory, crm, "agent-7");
+        var (_, crm) = await CreateTenantAsync(Factory, "Acme");
+        await using var agent = await ConnectAgentAsync(Factory, crm, "agent-7");
         var published = await PublishAsync(agent, Envelope("registered", null, seq: 1), Envelope("unregistered", null, seq: 2));
         long firstId;
         await using (var all = await SseStream.OpenAsync(crm, "?from=beginning", null, timeout.Token))
@@ -104,8 +93,8 @@ public abstract class EventStreamTests : IAsyncLifetime
     public async Task Without_a_position_the_stream_starts_with_new_events_only()
     {
         using var timeout = new CancellationTokenSource(Timeout);
-        var (_, crm) = await CreateTenantAsync(_factory, "Acme");
-        await using var agent = await ConnectAgentAsync(_factory, crm, "agent-7");
+        var (_, crm) = await CreateTenantAsync(Factory, "Acme");
+        await using var agent = await ConnectAgentAsync(Factory, crm, "agent-7");
         await PublishAsync(agent, Envelope("registered", null, seq: 1));
 
         await using var stream = await SseStream.OpenAsync(crm, "", null, timeout.Token);
@@ -118,10 +107,10 @@ public abstract class EventStreamTests : IAsyncLifetime
     public async Task Another_accounts_events_never_appear()
     {
         using var timeout = new CancellationTokenSource(Timeout);
-        var (_, acme) = await CreateTenantAsync(_factory, "Acme");
-        var (_, globex) = await CreateTenantAsync(_factory, "Globex");
-        await using var acmeAgent = await ConnectAgentAsync(_factory, acme, "agent-7");
-        await using var globexAgent = await ConnectAgentAsync(_factory, globex, "agent-7");
+        var (_, acme) = await CreateTenantAsync(Factory, "Acme");
+        var (_, globex) = await CreateTenantAsync(Factory, "Globex");
+        await using var acmeAgent = await ConnectAgentAsync(Factory, acme, "agent-7");
+        await using var globexAgent = await ConnectAgentAsync(Factory, globex, "agent-7");
         await using var stream = await SseStream.OpenAsync(acme, "?from=beginning", null, timeout.Token);
 
         await PublishAsync(globexAgent, Envelope("incoming_call", Call("call-g", "0912000000")));
@@ -136,8 +125,8 @@ public abstract class EventStreamTests : IAsyncLifetime
     public async Task The_types_filter_leaves_out_other_event_types()
     {
         using var timeout = new CancellationTokenSource(Timeout);
-        var (_, crm) = await CreateTenantAsync(_factory, "Acme");
-        await using var agent = await ConnectAgentAsync(_factory, crm, "agent-7");
+        var (_, crm) = await CreateTenantAsync(Factory, "Acme");
+        await using var agent = await ConnectAgentAsync(Factory, crm, "agent-7");
         var published = await PublishAsync(agent,
             Envelope("incoming_call", Call("call-1", "0912345678"), seq: 1),
             Envelope("call_answered", Call("call-1"), seq: 2),
@@ -153,7 +142,7 @@ public abstract class EventStreamTests : IAsyncLifetime
     [Fact]
     public async Task A_key_without_the_webhooks_scope_is_forbidden()
     {
-        var (_, reader) = await CreateTenantAsync(_factory, "Acme", ["calls:read"]);
+        var (_, reader) = await CreateTenantAsync(Factory, "Acme", ["calls:read"]);
 
         using var response = await reader.GetAsync("/api/v1/events/stream?from=beginning");
 
@@ -163,7 +152,7 @@ public abstract class EventStreamTests : IAsyncLifetime
     [Fact]
     public async Task A_malformed_Last_Event_ID_is_a_bad_request()
     {
-        var (_, crm) = await CreateTenantAsync(_factory, "Acme");
+        var (_, crm) = await CreateTenantAsync(Factory, "Acme");
         using var request = new HttpRequestMessage(HttpMethod.Get, "/api/v1/events/stream");
         request.Headers.Add("Last-Event-ID", "not-a-position");
 
@@ -179,7 +168,7 @@ public abstract class EventStreamTests : IAsyncLifetime
             var ack = await agent.InvokeAsync("Publish", envelope);
             Assert.Equal("accepted", ack.GetProperty("status").GetString());
             var eventId = Guid.Parse(ack.GetProperty("event_id").GetString()!);
-            await _factory.ConsumedAsync("hub-event-stream", eventId);
+            await Factory.ConsumedAsync("hub-event-stream", eventId);
             ids.Add(eventId);
         }
 
