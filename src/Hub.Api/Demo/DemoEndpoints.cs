@@ -59,6 +59,7 @@ internal static class DemoEndpoints
         var demo = app.MapGroup("/demo/api").ExcludeFromDescription().AllowAnonymous();
         demo.MapGet("/config", Config);
         demo.MapPost("/token", TokenAsync);
+        demo.MapPost("/analyst-token", AnalystTokenAsync);
         demo.MapGet("/contacts", ContactsAsync);
         demo.MapPost("/dial", DialAsync);
         return app;
@@ -77,6 +78,13 @@ internal static class DemoEndpoints
     private static async Task<IResult> TokenAsync(DemoTenant tenant, HubSigningKey signingKey, CancellationToken cancellationToken)
     {
         var (token, _) = await signingKey.MintEmbedTokenAsync(tenant.TenantId, DemoTenant.AgentId, 300, cancellationToken);
+        return Results.Text(token);
+    }
+
+    /// <summary>What the demo's "Calls dashboard" link opens /dashboard with: an analyst of the demo account.</summary>
+    private static async Task<IResult> AnalystTokenAsync(DemoTenant tenant, HubSigningKey signingKey, CancellationToken cancellationToken)
+    {
+        var (token, _) = await signingKey.MintEmbedTokenAsync(tenant.TenantId, "demo-analyst", 120, cancellationToken, Roles.Analyst);
         return Results.Text(token);
     }
 

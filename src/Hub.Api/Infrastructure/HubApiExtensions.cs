@@ -6,6 +6,7 @@ using Hub.Api.Calls;
 using Hub.Api.Commands;
 using Hub.Api.Config;
 using Hub.Api.Contacts;
+using Hub.Api.Dashboard;
 using Hub.Api.Events;
 using Hub.Api.Ingest;
 using Hub.Api.Pages;
@@ -83,6 +84,7 @@ internal static class HubApiExtensions
         app.MapCallEndpoints();
         app.MapAuditEndpoints();
         app.MapEventStreamEndpoints();
+        app.MapDashboardEndpoints();
         return app;
     }
 
@@ -102,7 +104,7 @@ internal static class HubApiExtensions
             await HubProblems.WriteAsync(context.HttpContext, response.StatusCode, code, $"The request failed with HTTP {response.StatusCode}.");
         });
         app.UseFrameAncestors();
-        app.MapRelay();
+        app.MapFrontEnds();
         app.UseDefaultFiles();
         app.UseStaticFiles();
         app.UseWebSockets();

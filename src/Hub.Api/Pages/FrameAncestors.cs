@@ -1,4 +1,6 @@
 using Hub.Api.Demo;
+using Hub.Api.Infrastructure;
+using Hub.Api.Tenants;
 using Hub.Store.Config;
 
 namespace Hub.Api.Pages;
@@ -7,14 +9,22 @@ namespace Hub.Api.Pages;
 /// Pages the hub serves for embedding say who may frame them, as seed 003 advises:
 /// <c>Content-Security-Policy: frame-ancestors</c> from the account's <c>frame_ancestors</c>, and
 /// <c>'self'</c> when the account has none. A browser then refuses to show the page in any other frame.
+/// <c>/demo</c> belongs to the demo account; <c>/dashboard</c> to the account its URL names
+/// (<c>account_id</c>, as a portal opens it), else the global configuration.
 /// </summary>
 internal static class FrameAncestors
 {
+    /// <summary>The dashboard loads only its own script and style, and talks only to its own origin.</summary>
+    private const string DashboardPolicy =
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; " +
+        "object-src 'none'; base-uri 'none'; form-action 'self'; ";
+
     public static WebApplication UseFrameAncestors(this WebApplication app)
     {
         app.Use(async (context, next) =>
         {
-            if (context.Request.Path.StartsWithSegments("/demo") && context.RequestServices.GetService<DemoTenant>() is { } demo)
+            var path = context.Request.Path;
+            if (path.StartsWithSegments("/demo") && context.RequestServices.GetService<DemoTenant>() is { } demo)
             {
                 var configs = context.RequestServices.GetRequiredService<TenantConfigReader>();
                 var config = await configs.ReadCachedAsync(demo.TenantId, context.RequestAborted);
@@ -22,6 +32,11 @@ internal static class FrameAncestors
 
                 // Revalidate on every load: a cached page would keep an old policy after the account changed it.
                 context.Response.Headers.CacheControl = "no-cache";
+            }
+            else if (path.StartsWithSegments("/dashboard"))
+            {
+                var config = await DashboardConfigAsync(context);
+                context.Response.Headers.ContentSecurityPolicy = DashboardPolicy + Policy(config);
             }
 
             await next(context);
@@ -32,4 +47,19 @@ internal static class FrameAncestors
     /// <summary>The config validator admits only origins, <c>https://*.domain</c>, <c>'self'</c> and <c>'none'</c>, so they go in verbatim.</summary>
     public static string Policy(TenantConfig config) =>
         "frame-ancestors " + (config.FrameAncestors.Count == 0 ? "'self'" : string.Join(' ', config.FrameAncestors));
+
+    private static async Task<TenantConfig> DashboardConfigAsync(HttpContext context)
+    {
+        var configs = context.RequestServices.GetRequiredService<TenantConfigReader>();
+        string? accountId = context.Request.Query["account_id"];
+        if (Ids.IsTenantId(accountId))
+        {
+            // Uncached: any well-formed id may be asked for, and page loads are rare; an unknown
+            // account gets the global configuration, as an account without an override does.
+            return (await configs.ReadAsync(accountId!, context.RequestAborted)).Config;
+        }
+
+        var master = context.RequestServices.GetRequiredService<TenantBootstrap>().MasterTenantId;
+        return (await configs.ReadCachedAsync(master, context.RequestAborted)).Config;
+    }
 }

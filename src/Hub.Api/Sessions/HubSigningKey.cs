@@ -17,8 +17,9 @@ public sealed class HubSigningKey(HubDatabase database, TimeProvider clock)
 
     private byte[]? _secret;
 
-    /// <summary>A single-use embed token for one agent of one tenant.</summary>
-    public async Task<(string Token, DateTimeOffset ExpiresAt)> MintEmbedTokenAsync(string tenantId, string agentId, int ttlSeconds, CancellationToken cancellationToken)
+    /// <summary>A single-use embed token for one agent (or analyst, for the dashboard) of one tenant.</summary>
+    public async Task<(string Token, DateTimeOffset ExpiresAt)> MintEmbedTokenAsync(string tenantId, string agentId, int ttlSeconds, CancellationToken cancellationToken,
+        string role = Roles.Agent)
     {
         var now = DateTimeOffset.FromUnixTimeSeconds(clock.GetUtcNow().ToUnixTimeSeconds());
         var expiresAt = now.AddSeconds(ttlSeconds);
@@ -30,7 +31,7 @@ public sealed class HubSigningKey(HubDatabase database, TimeProvider clock)
             TokenId = Guid.NewGuid().ToString("N"),
             IssuedAt = now,
             ExpiresAt = expiresAt,
-            Role = Roles.Agent,
+            Role = role,
         }, await GetAsync(cancellationToken), KeyId);
         return (token, expiresAt);
     }

@@ -9,7 +9,7 @@ using Microsoft.Extensions.Options;
 
 namespace Hub.Api.Sessions;
 
-public sealed record EmbedTokenRequest(string? AgentId, int? TtlSeconds);
+public sealed record EmbedTokenRequest(string? AgentId, int? TtlSeconds, string? Role = null);
 
 public sealed record EmbedTokenResponse(string EmbedToken, DateTimeOffset ExpiresAt);
 
@@ -28,7 +28,7 @@ internal static class SessionEndpoints
         app.MapDelete("/api/v1/sessions/current", SignOutAsync).WithTags("Sessions").RequireAuthorization(HubPolicies.AnySession);
     }
 
-    /// <summary>A short-lived, single-use token for one agent, for the CRM backend to hand to its page.</summary>
+    /// <summary>A short-lived, single-use token for one agent (or an analyst), for the CRM backend to hand to its page.</summary>
     private static async Task<EmbedTokenResponse> MintEmbedTokenAsync(EmbedTokenRequest request, WorkingAccount account, HubSigningKey signingKey,
         CancellationToken cancellationToken)
     {
@@ -43,7 +43,13 @@ internal static class SessionEndpoints
             throw HubProblemException.BadRequest("invalid_ttl", "ttl_seconds must be between 30 and 3600.");
         }
 
-        var (token, expiresAt) = await signingKey.MintEmbedTokenAsync(account.TenantId, request.AgentId!, ttl, cancellationToken);
+        var role = request.Role ?? Roles.Agent;
+        if (role is not (Roles.Agent or Roles.Analyst))
+        {
+            throw HubProblemException.BadRequest("invalid_role", "role must be 'agent' or 'analyst'.");
+        }
+
+        var (token, expiresAt) = await signingKey.MintEmbedTokenAsync(account.TenantId, request.AgentId!, ttl, cancellationToken, role);
         return new EmbedTokenResponse(token, expiresAt);
     }
 

@@ -327,6 +327,19 @@
     return relay;
   }
 
+  // The analysts' view of the same account: a single-use analyst token travels in the URL fragment,
+  // which the dashboard exchanges for a session and then drops from the address bar.
+  function wireDashboardLink(tenantId) {
+    const link = document.querySelector('[data-testid="open-dashboard"]');
+    link.addEventListener('click', async (event) => {
+      event.preventDefault();
+      const opened = window.open('about:blank', '_blank');
+      const response = await fetch('/demo/api/analyst-token', { method: 'POST' });
+      const target = `/dashboard/?account_id=${encodeURIComponent(tenantId)}#token=${encodeURIComponent(await response.text())}`;
+      if (opened) opened.location.href = target; else window.location.href = target;
+    });
+  }
+
   async function start() {
     let config;
     try {
@@ -342,6 +355,7 @@
     ui.tenant.textContent = config.tenant_id ? `Tenant ${config.tenant_id}` : '';
     document.body.dataset.tenantId = config.tenant_id || '';
     loadContacts();
+    wireDashboardLink(config.tenant_id);
 
     if (!window.HubRelay) {
       setStatus('offline');
