@@ -2,7 +2,7 @@
 # The one command that runs every Hub test: installs what is missing (Node.js, RabbitMQ, PostgreSQL,
 # Chromium from Debian's packages), builds, runs the .NET tests (including the production topology
 # on real servers the fixtures start), the relay's unit tests, the black-box walkthrough with the
-# real @microsoft/signalr client, and the /demo page in a real browser.
+# real @microsoft/signalr client, and the /demo and /dashboard pages in a real browser.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
@@ -39,10 +39,13 @@ dotnet test Hub.sln -c Debug --no-build
 echo "==> Browser relay unit tests"
 (cd src/relay && npm ci --no-audit --no-fund --loglevel=error && npm run typecheck --silent && npm test)
 
+echo "==> Dashboard unit tests"
+(cd src/dashboard && npm ci --no-audit --no-fund --loglevel=error && npm test)
+
 echo "==> Walkthrough with the real @microsoft/signalr client"
 (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error && npm test)
 
-echo "==> Browser tests: the /demo page in Debian's Chromium"
+echo "==> Browser tests: /demo and /dashboard in Debian's Chromium"
 [ -x /usr/bin/chromium ] || apt_install chromium
 (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error && npm test)
 

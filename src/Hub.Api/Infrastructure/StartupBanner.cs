@@ -18,6 +18,7 @@ internal static class StartupBanner
             Console.WriteLine($"  Hub is listening on {string.Join(", ", addresses)}");
             Console.WriteLine($"  Health:    {url}/health/ready");
             Console.WriteLine($"  OpenAPI:   {url}/openapi/v1.json");
+            Console.WriteLine($"  Dashboard: {url}/dashboard   (analysts: calls, charts, CSV export)");
             if (app.Services.GetService<Demo.DemoTenant>() is not null)
             {
                 Console.WriteLine($"  Demo:      {url}/demo   (a CRM page with the webphone simulator: ring, answer, click-to-call)");
