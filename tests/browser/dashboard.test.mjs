@@ -6,7 +6,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import * as signalR from '@microsoft/signalr';
@@ -156,7 +156,7 @@ async function shows(target, callIds) {
 const dashboardUrl = (account, signInToken) => `${hub.url}/dashboard/?account_id=${account}&avoid_cache=${Date.now()}#token=${signInToken}`;
 
 test('an analyst filters the call table, opens a timeline and sees the charts', async () => {
-  const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
+  const context = await browser.newContext({ viewport: { width: 1400, height: 1000 }, acceptDownloads: true });
   const page = await context.newPage();
   const problems = [];
   page.on('pageerror', (error) => problems.push(error.message));
@@ -197,6 +197,13 @@ test('an analyst filters the call table, opens a timeline and sees the charts', 
   await page.fill('#filter-number', '');
   await page.click('#apply');
   await shows(page, ['p-1', 'p-2', 'p-3', 'p-4']);
+  const downloading = page.waitForEvent('download', { timeout: 10_000 });
+  await page.click('#export');
+  const download = await downloading;
+  const csv = readFileSync(await download.path(), 'utf8').trimEnd().split('\r\n');
+  assert.match(csv[0], /^call_id,/);
+  assert.deepEqual(csv.slice(1).map((line) => line.split(',')[0]).sort(), ['p-1', 'p-2', 'p-3', 'p-4']);
+
   // Chart.js drew into each canvas: count the painted pixels rather than trust that a canvas exists.
   const painted = await page.evaluate(() => ['chart-volume', 'chart-rate', 'chart-agents'].map((id) => {
     const canvas = /** @type {HTMLCanvasElement} */ (document.getElementById(id));
