@@ -22,7 +22,13 @@ public sealed class AgentConnections(HubDatabase database, IOptions<HubSettings>
     /// <summary>The longest due time a timer takes; a later expiry is re-armed when this one fires.</summary>
     private static readonly TimeSpan MaxTimerDue = TimeSpan.FromDays(30);
 
+    /// <summary>Revocation times come from other nodes' clocks: look back this much further than the last check.</summary>
+    private static readonly TimeSpan RevocationOverlap = TimeSpan.FromMinutes(1);
+
     private readonly ConcurrentDictionary<string, LocalConnection> _local = new(StringComparer.Ordinal);
+
+    /// <summary>Epoch ms up to which revoked sessions were looked for; 0 before the first look.</summary>
+    private long _revocationsCheckedAt;
 
     public string NodeId { get; } = string.IsNullOrWhiteSpace(options.Value.NodeId) ? Guid.NewGuid().ToString("N") : options.Value.NodeId;
 
@@ -59,6 +65,31 @@ public sealed class AgentConnections(HubDatabase database, IOptions<HubSettings>
         {
             await CloseAsync(connectionId, local, reason);
         }
+    }
+
+    /// <summary>
+    /// Closes this node's connections of sessions revoked since the last look. Sign-out tells every node
+    /// through the bus at once; this catches a sign-out whose message never arrived (the bus was down),
+    /// within one heartbeat.
+    /// </summary>
+    public async Task CloseRevokedSessionsAsync(CancellationToken cancellationToken)
+    {
+        var now = clock.NowMs();
+        var since = (_revocationsCheckedAt == 0 ? now : _revocationsCheckedAt) - (long)RevocationOverlap.TotalMilliseconds;
+        var held = _local.Values.Select(local => local.SessionId).ToHashSet(StringComparer.Ordinal);
+        if (held.Count > 0)
+        {
+            await using var connection = await database.OpenAsync(cancellationToken);
+            var revoked = await connection.QueryAsync<string>(new CommandDefinition(
+                "SELECT id FROM sessions WHERE revoked_at IS NOT NULL AND revoked_at >= @since",
+                new { since }, cancellationToken: cancellationToken));
+            foreach (var sessionId in revoked.Where(held.Contains))
+            {
+                await CloseSessionAsync(sessionId, "signed_out");
+            }
+        }
+
+        _revocationsCheckedAt = now;
     }
 
     private async Task CloseAsync(string connectionId, LocalConnection local, string reason)

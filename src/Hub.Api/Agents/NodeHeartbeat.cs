@@ -1,6 +1,9 @@
 namespace Hub.Api.Agents;
 
-/// <summary>Keeps this node's presence rows alive, and removes them on a clean shutdown.</summary>
+/// <summary>
+/// Keeps this node's presence rows alive, and removes them on a clean shutdown; at each beat also closes
+/// connections of sessions revoked elsewhere whose bus message did not arrive.
+/// </summary>
 internal sealed class NodeHeartbeat(AgentConnections connections, TimeProvider clock, ILogger<NodeHeartbeat> logger) : BackgroundService
 {
     public override async Task StartAsync(CancellationToken cancellationToken)
@@ -31,6 +34,7 @@ internal sealed class NodeHeartbeat(AgentConnections connections, TimeProvider c
             try
             {
                 await connections.HeartbeatAsync(starting: false, stoppingToken);
+                await connections.CloseRevokedSessionsAsync(stoppingToken);
             }
             catch (Exception exception) when (!stoppingToken.IsCancellationRequested)
             {
