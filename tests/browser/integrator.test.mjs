@@ -412,3 +412,33 @@ test('the same page on an origin not in Hub__CrmOrigins gets no session: CORS bl
     await blocked.context.close();
   }
 });
+
+test('the relay refuses to start when its webphone origin is not in the account\'s webphone_origins', async (t) => {
+  const configured = await rest('PUT', '/api/v1/config', { key: adminKey, account: tenantId, body: { webphone_origins: ['https://app.zorio.vn'] } });
+  assert.equal(configured.status, 200, JSON.stringify(configured.body));
+  const { context, page, seen } = await newPage();
+  try {
+    await page.goto(`${crm.origin}/`);
+    const refused = page.locator('[data-testid="problem"][data-kind="error"][data-code="webphone_origin_not_allowed"]');
+    await refused.waitFor();
+    assert.match(await refused.textContent(), new RegExp(`"origin":"${phone.origin.replace(/[.]/g, '\\.')}"`));
+    await status(page, 'offline').waitFor();
+
+    // The webphone still rings, but nothing reaches the hub: no call is logged for it.
+    const simulator = phoneFrame(page);
+    await simulator.locator('[data-testid="registration"][data-state="registered"]').waitFor();
+    await simulator.getByTestId('number').fill('0912345678');
+    await simulator.getByTestId('ring').click();
+    await simulator.locator('[data-testid="call-state"][data-state="ringing"]').waitFor();
+    const uuid = await simulator.getByTestId('call-detail').getAttribute('data-call-id');
+    assert.equal((await rest('GET', `/api/v1/calls/${encodeURIComponent(uuid)}`)).status, 404);
+    assert.equal(await page.locator('[data-testid="pop"]').count(), 0);
+    assert.deepEqual(seen.keyLeaks, []);
+  } catch (error) {
+    t.diagnostic(`console:\n${seen.console.join('\n')}`);
+    throw error;
+  } finally {
+    await context.close();
+    await rest('DELETE', '/api/v1/config', { key: adminKey, account: tenantId });
+  }
+});
