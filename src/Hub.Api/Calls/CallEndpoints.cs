@@ -62,7 +62,14 @@ internal static class CallEndpoints
         HubDatabase database, CallFilter filter, long? afterStarted, string? afterCallId, int fetch, CancellationToken cancellationToken)
     {
         var sql = filter.AppendWhere(new StringBuilder(CallRow.SelectCalls));
-        if (afterCallId is not null) sql.Append(" AND (c.started_at < @afterStarted OR (c.started_at = @afterStarted AND c.call_id < @afterCallId))");
+        // The first bound is implied by the second; it is there because an index range can use it, an OR cannot
+        // (without it every page or export chunk rescans all newer calls).
+        if (afterCallId is not null)
+        {
+            sql.Append(" AND c.started_at <= @afterStarted AND (c.started_at < @afterStarted OR (c.started_at = @afterStarted AND c.call_id < @afterCallId))");
+        }
+
+
         sql.Append(" ORDER BY c.started_at DESC, c.call_id DESC LIMIT @fetch");
 
         var parameters = new DynamicParameters(filter);

@@ -50,7 +50,9 @@ internal sealed record CallFilter(
         if (Remote is not null) sql.Append(" AND c.remote_number = @Remote");
         if (Direction is not null) sql.Append(" AND c.direction = @Direction");
         if (Status is not null) sql.Append(" AND c.status = @Status");
-        if (Contact is not null) sql.Append(" AND ").Append(ContactExpression).Append(" = @Contact");
+        // p.tenant_id = … lets PostgreSQL turn the outer join into an inner one (COALESCE is not strict),
+        // so it can start from the screen-pops' contact index.
+        if (Contact is not null) sql.Append(" AND p.tenant_id = @TenantId AND ").Append(ContactExpression).Append(" = @Contact");
         return sql;
     }
 

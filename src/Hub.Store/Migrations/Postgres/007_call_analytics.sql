@@ -10,6 +10,10 @@ CREATE INDEX ix_calls_stats ON calls (tenant_id, started_at) INCLUDE (agent_id, 
 CREATE INDEX ix_calls_remote_started ON calls (tenant_id, remote_number, started_at DESC, call_id DESC);
 DROP INDEX ix_calls_remote;
 
+-- A status filter (alone or with an agent) pages newest first even when that status is rare.
+CREATE INDEX ix_calls_status_started ON calls (tenant_id, status, started_at DESC, call_id DESC);
+CREATE INDEX ix_calls_agent_status_started ON calls (tenant_id, agent_id, status, started_at DESC, call_id DESC);
+
 -- The sweeper finds open calls without reading closed ones.
 CREATE INDEX ix_calls_open ON calls (updated_at) WHERE status IN ('ringing', 'in_progress');
 
