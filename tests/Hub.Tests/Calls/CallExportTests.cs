@@ -71,4 +71,28 @@ public abstract class CallExportTests : StoreTestBase
         var (_, missed) = await ExportAsync(crm, "?status=missed&from=2026-11-20T08:00:10Z&to=2026-11-20T08:00:30Z");
         Assert.Equal(["x0025", "x0020", "x0015", "x0010"], missed.Skip(1).Select(line => line[..5]));
     }
+
+    /// <summary>
+    /// The response starts before the last chunk is read: the test host's response pipe holds about 64 KiB,
+    /// so with the first chunk far bigger than that the hub is still writing it when the headers arrive.
+    /// A call inserted then is found by the later chunk if it sorts after the cursor, and never if before.
+    /// </summary>
+    [Fact]
+    public async Task Export_begins_answering_before_it_has_read_every_chunk()
+    {
+        var (tenantId, crm) = await CreateTenantAsync(Factory, "Acme");
+        var bulky = new string('c', 400);
+        await SeedCall.InsertAsync(Factory, tenantId, Enumerable.Range(0, 1500)
+            .Select(i => new SeedCall($"x{i:0000}", T0.AddSeconds(i)) { CampaignId = bulky }).ToArray());
+
+        using var response = await crm.GetAsync("/api/v1/calls/export.csv", HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        await SeedCall.InsertAsync(Factory, tenantId, new SeedCall("late-older", T0.AddHours(-1)), new SeedCall("late-newer", T0.AddDays(1)));
+        var lines = (await response.Content.ReadAsStringAsync()).TrimEnd().Split("\r\n");
+
+        Assert.Equal(1502, lines.Length);
+        Assert.StartsWith("x1499,", lines[1], StringComparison.Ordinal);
+        Assert.StartsWith("late-older,", lines[^1], StringComparison.Ordinal);
+        Assert.DoesNotContain(lines, line => line.StartsWith("late-newer", StringComparison.Ordinal));
+    }
 }
