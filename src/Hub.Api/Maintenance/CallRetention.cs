@@ -10,28 +10,13 @@ namespace Hub.Api.Maintenance;
 /// a batch of calls per transaction, so the store is never held for long and other accounts are untouched.
 /// </summary>
 internal sealed class CallRetention(HubDatabase database, TenantConfigReader configs, TimeProvider clock, ILogger<CallRetention> logger)
-    : BackgroundService
+    : PeriodicJob(clock, logger)
 {
-    private static readonly TimeSpan Interval = TimeSpan.FromHours(1);
+    protected override TimeSpan Interval { get; } = TimeSpan.FromHours(1);
 
     internal int BatchSize { get; init; } = 5000;
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(Interval, clock);
-        do
-        {
-            try
-            {
-                await ApplyAsync(stoppingToken);
-            }
-            catch (Exception exception) when (!stoppingToken.IsCancellationRequested)
-            {
-                logger.LogWarning(exception, "Deleting calls past their retention failed; trying again in {Interval}", Interval);
-            }
-        }
-        while (await timer.WaitForNextTickAsync(stoppingToken));
-    }
+    protected override Task RunAsync(CancellationToken cancellationToken) => ApplyAsync(cancellationToken);
 
     /// <summary>Deletes every account's expired calls; returns how many calls it deleted.</summary>
     internal async Task<int> ApplyAsync(CancellationToken cancellationToken)
@@ -48,7 +33,7 @@ internal sealed class CallRetention(HubDatabase database, TenantConfigReader con
             var config = await configs.ReadAsync(tenantId, cancellationToken);
             if (config.Config.CallRetentionDays is { } days and > 0)
             {
-                total += await DeleteBeforeAsync(tenantId, clock.GetUtcNow().AddDays(-days).ToUnixTimeMilliseconds(), cancellationToken);
+                total += await DeleteBeforeAsync(tenantId, Time.GetUtcNow().AddDays(-days).ToUnixTimeMilliseconds(), cancellationToken);
             }
         }
 
@@ -82,7 +67,7 @@ internal sealed class CallRetention(HubDatabase database, TenantConfigReader con
 
         if (total > 0)
         {
-            logger.LogInformation("Deleted {Count} calls of account {TenantId} past its retention", total, tenantId);
+            Logger.LogInformation("Deleted {Count} calls of account {TenantId} past its retention", total, tenantId);
         }
 
         return total;

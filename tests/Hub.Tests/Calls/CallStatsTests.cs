@@ -47,10 +47,10 @@ public abstract class CallStatsTests : StoreTestBase
         var stats = await StatsAsync(crm, "from=2026-11-20T00:00:00Z&to=2026-11-21T00:00:00Z", "agent");
 
         Assert.Equal(
-        Rows(
-            ["a0", 1L, 0L, 1L, 0.0, 0L, null, null],
-            ["a1", 3L, 2L, 1L, 0.6667, 90L, 45.0, 9.33],
-            ["a2", 4L, 1L, 1L, 0.25, 0L, 0.0, 8.5]), stats);
+            Rows(
+                ["a0", 1L, 0L, 1L, 0.0, 0L, null, null],
+                ["a1", 3L, 2L, 1L, 0.6667, 90L, 45.0, 9.33],
+                ["a2", 4L, 1L, 1L, 0.25, 0L, 0.0, 8.5]), stats);
         Assert.Equal(Rows(["a1", 2L, 1L, 1L, 0.5, 30L, 30.0, 11.5]), await StatsAsync(crm, "from=2026-11-20T00:00:00Z&contact=k-1", "agent"));
         Assert.Equal(Rows(["a2", 1L, 0L, 1L, 0.0, 0L, null, 10.0]), await StatsAsync(crm, "agent_id=a2&status=missed", "agent"));
         Assert.Empty(await StatsAsync(crm, "agent_id=nobody", "agent"));
@@ -72,19 +72,19 @@ public abstract class CallStatsTests : StoreTestBase
             new SeedCall("t5", At("2026-11-01T06:45:00Z")) { Status = "missed", RingSeconds = 10 });
 
         Assert.Equal(
-        Rows(
-            ["2026-10-31", 2L, 1L, 1L, 0.5, 10L, 10.0, 3.0],
-            ["2026-11-01", 3L, 2L, 1L, 0.6667, 60L, 30.0, 8.0]), await StatsAsync(crm, "", "day", "America/New_York"));
+            Rows(
+                ["2026-10-31", 2L, 1L, 1L, 0.5, 10L, 10.0, 3.0],
+                ["2026-11-01", 3L, 2L, 1L, 0.6667, 60L, 30.0, 8.0]), await StatsAsync(crm, "", "day", "America/New_York"));
         Assert.Equal(
-        Rows(
-            ["2026-10-31", 1L, 1L, 0L, 1.0, 10L, 10.0, 2.0],
-            ["2026-11-01", 4L, 2L, 2L, 0.5, 60L, 30.0, 7.0]), await StatsAsync(crm, "", "day"));
+            Rows(
+                ["2026-10-31", 1L, 1L, 0L, 1.0, 10L, 10.0, 2.0],
+                ["2026-11-01", 4L, 2L, 2L, 0.5, 60L, 30.0, 7.0]), await StatsAsync(crm, "", "day"));
         Assert.Equal(
-        Rows(
-            ["2026-10-31T19:00:00-04:00", 1L, 1L, 0L, 1.0, 10L, 10.0, 2.0],
-            ["2026-10-31T23:00:00-04:00", 1L, 0L, 1L, 0.0, 0L, null, 4.0],
-            ["2026-11-01T01:00:00-04:00", 1L, 1L, 0L, 1.0, 20L, 20.0, 6.0],
-            ["2026-11-01T01:00:00-05:00", 2L, 1L, 1L, 0.5, 40L, 40.0, 9.0]), await StatsAsync(crm, "", "hour", "America/New_York"));
+            Rows(
+                ["2026-10-31T19:00:00-04:00", 1L, 1L, 0L, 1.0, 10L, 10.0, 2.0],
+                ["2026-10-31T23:00:00-04:00", 1L, 0L, 1L, 0.0, 0L, null, 4.0],
+                ["2026-11-01T01:00:00-04:00", 1L, 1L, 0L, 1.0, 20L, 20.0, 6.0],
+                ["2026-11-01T01:00:00-05:00", 2L, 1L, 1L, 0.5, 40L, 40.0, 9.0]), await StatsAsync(crm, "", "hour", "America/New_York"));
     }
 
     [Fact]
@@ -97,13 +97,13 @@ public abstract class CallStatsTests : StoreTestBase
             new SeedCall("k3", At("2026-11-20T18:50:00Z")) { Status = "answered", RingSeconds = 5, Billsec = 15 });
 
         Assert.Equal(
-        Rows(
-            ["2026-11-20", 1L, 1L, 0L, 1.0, 5L, 5.0, 1.0],
-            ["2026-11-21", 2L, 1L, 1L, 0.5, 15L, 15.0, 4.0]), await StatsAsync(crm, "", "day", "Asia/Kolkata"));
+            Rows(
+                ["2026-11-20", 1L, 1L, 0L, 1.0, 5L, 5.0, 1.0],
+                ["2026-11-21", 2L, 1L, 1L, 0.5, 15L, 15.0, 4.0]), await StatsAsync(crm, "", "day", "Asia/Kolkata"));
         Assert.Equal(
-        Rows(
-            ["2026-11-20T23:00:00+05:30", 1L, 1L, 0L, 1.0, 5L, 5.0, 1.0],
-            ["2026-11-21T00:00:00+05:30", 2L, 1L, 1L, 0.5, 15L, 15.0, 4.0]), await StatsAsync(crm, "", "hour", "Asia/Kolkata"));
+            Rows(
+                ["2026-11-20T23:00:00+05:30", 1L, 1L, 0L, 1.0, 5L, 5.0, 1.0],
+                ["2026-11-21T00:00:00+05:30", 2L, 1L, 1L, 0.5, 15L, 15.0, 4.0]), await StatsAsync(crm, "", "hour", "Asia/Kolkata"));
         Assert.Equal(Rows(["2026-11-20T18:00:00+00:00", 3L, 2L, 1L, 0.6667, 20L, 10.0, 3.0]), await StatsAsync(crm, "", "hour"));
     }
 
