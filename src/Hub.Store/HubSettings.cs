@@ -50,6 +50,12 @@ public sealed class HubSettings
 
     /// <summary>A command not confirmed by the agent's browser within this time reads as <c>expired</c>.</summary>
     public TimeSpan CommandTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// A call still ringing or in progress whose last event is older than this is closed by the sweeper
+    /// (status <c>failed</c>, <c>end_reason</c> <c>swept</c>): a browser closed mid-call never sends its hangup.
+    /// </summary>
+    public TimeSpan CallSweepAfter { get; set; } = TimeSpan.FromHours(4);
 }
 
 /// <summary><c>Hub__Demo__*</c>: the <c>/demo</c> CRM page and its webphone simulator.</summary>

@@ -47,6 +47,7 @@ public static class HubWorkersRegistration
             });
         services.AddSingleton<CrmLookupClient>();
         services.AddSingleton<CrmLookupService>();
+        services.AddHostedService<CallSweeper>();
         return services;
     }
 }

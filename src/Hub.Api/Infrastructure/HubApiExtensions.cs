@@ -34,6 +34,7 @@ internal static class HubApiExtensions
         services.AddOpenApi();
         services.AddHealthChecks().AddCheck<StoreHealthCheck>("store", tags: ["ready"]);
         services.AddHostedService<Maintenance.StorePruning>();
+        services.AddHostedService<Maintenance.CallRetention>();
         services.AddHubRateLimits();
         services.AddSingleton<AuditLog>();
         return services;

@@ -10,38 +10,23 @@ namespace Hub.Api.Maintenance;
 /// small batches so they never hold the store for long.
 /// </summary>
 internal sealed class StorePruning(HubDatabase database, IOptions<HubSettings> settings, TimeProvider clock, ILogger<StorePruning> logger)
-    : BackgroundService
+    : PeriodicJob(clock, logger)
 {
-    private static readonly TimeSpan Interval = TimeSpan.FromMinutes(5);
+    protected override TimeSpan Interval { get; } = TimeSpan.FromMinutes(5);
     private const int BatchSize = 5000;
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(Interval, clock);
-        do
-        {
-            try
-            {
-                await PruneAsync(stoppingToken);
-            }
-            catch (Exception exception) when (!stoppingToken.IsCancellationRequested)
-            {
-                logger.LogWarning(exception, "Pruning the store failed; trying again in {Interval}", Interval);
-            }
-        }
-        while (await timer.WaitForNextTickAsync(stoppingToken));
-    }
+    protected override Task RunAsync(CancellationToken cancellationToken) => PruneAsync(cancellationToken);
 
     internal async Task PruneAsync(CancellationToken cancellationToken)
     {
-        var now = clock.NowMs();
-        var eventsBefore = clock.GetUtcNow().Subtract(settings.Value.EventIdRetention).ToUnixTimeMilliseconds();
+        var now = Time.NowMs();
+        var eventsBefore = Time.GetUtcNow().Subtract(settings.Value.EventIdRetention).ToUnixTimeMilliseconds();
         await DeleteInBatchesAsync(
             "DELETE FROM used_tokens WHERE expires_at < @cutoff AND jti IN (SELECT jti FROM used_tokens WHERE expires_at < @cutoff LIMIT @BatchSize)", now, cancellationToken);
         await DeleteInBatchesAsync(
             "DELETE FROM ingested_events WHERE received_at < @cutoff AND event_id IN (SELECT event_id FROM ingested_events WHERE received_at < @cutoff LIMIT @BatchSize)",
             eventsBefore, cancellationToken);
-        var streamBefore = clock.GetUtcNow().Subtract(settings.Value.EventStreamRetention).ToUnixTimeMilliseconds();
+        var streamBefore = Time.GetUtcNow().Subtract(settings.Value.EventStreamRetention).ToUnixTimeMilliseconds();
         await DeleteInBatchesAsync(
             "DELETE FROM event_stream WHERE seq IN (SELECT seq FROM event_stream WHERE occurred_at < @cutoff ORDER BY seq LIMIT @BatchSize)",
             streamBefore, cancellationToken);

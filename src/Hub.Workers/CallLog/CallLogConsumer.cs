@@ -83,15 +83,16 @@ public sealed class CallLogConsumer(HubDatabase database, TenantConfigReader con
         await connection.ExecuteAsync(new CommandDefinition(
             """
             INSERT INTO calls (tenant_id, call_id, agent_id, direction, from_number, to_number, remote_number, status,
-                               started_at, answered_at, ended_at, ring_seconds, billsec, hangup_cause, campaign_id, lead_id, updated_at)
+                               started_at, answered_at, ended_at, ring_seconds, billsec, hangup_cause, campaign_id, lead_id, updated_at, end_reason)
             VALUES (@tenantId, @CallId, @AgentId, @Direction, @FromNumber, @ToNumber, @remote, @Status,
-                    @StartedAt, @AnsweredAt, @EndedAt, @RingSeconds, @Billsec, @HangupCause, @CampaignId, @LeadId, @now)
+                    @StartedAt, @AnsweredAt, @EndedAt, @RingSeconds, @Billsec, @HangupCause, @CampaignId, @LeadId, @now, NULL)
             ON CONFLICT (tenant_id, call_id) DO UPDATE SET
                 agent_id = excluded.agent_id, direction = excluded.direction, from_number = excluded.from_number,
                 to_number = excluded.to_number, remote_number = excluded.remote_number, status = excluded.status,
                 started_at = excluded.started_at, answered_at = excluded.answered_at, ended_at = excluded.ended_at,
                 ring_seconds = excluded.ring_seconds, billsec = excluded.billsec, hangup_cause = excluded.hangup_cause,
-                campaign_id = excluded.campaign_id, lead_id = excluded.lead_id, updated_at = excluded.updated_at
+                campaign_id = excluded.campaign_id, lead_id = excluded.lead_id, updated_at = excluded.updated_at,
+                end_reason = NULL
             """,
             new
             {
