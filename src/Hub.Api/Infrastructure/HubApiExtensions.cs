@@ -12,6 +12,7 @@ using Hub.Api.Pages;
 using Hub.Api.RateLimits;
 using Hub.Api.Sessions;
 using Hub.Api.Tenants;
+using Hub.Api.Webhooks;
 using Hub.Store;
 using Hub.Workers.Hosting;
 using Microsoft.AspNetCore.Authentication;
@@ -35,6 +36,7 @@ internal static class HubApiExtensions
         services.AddHostedService<Maintenance.StorePruning>();
         services.AddHubRateLimits();
         services.AddSingleton<AuditLog>();
+        services.AddHubWebhooks();
         return services;
     }
 
@@ -83,6 +85,7 @@ internal static class HubApiExtensions
         app.MapCallEndpoints();
         app.MapAuditEndpoints();
         app.MapEventStreamEndpoints();
+        app.MapWebhookEndpoints();
         return app;
     }
 

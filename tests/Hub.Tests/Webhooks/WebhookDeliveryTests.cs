@@ -1,0 +1,272 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using Hub.Tests.Fixtures;
+using Hub.Tests.Support;
+using static Hub.Tests.Support.HubScenario;
+using static Hub.Tests.Webhooks.WebhookTestKit;
+
+namespace Hub.Tests.Webhooks;
+
+/// <summary>
+/// Webhook delivery against a real local HTTP receiver, on each store (<see cref="SqliteWebhookDeliveryTests"/>,
+/// <see cref="PostgresWebhookDeliveryTests"/>): signing, retries, order per call, disabling, redelivery, the log.
+/// </summary>
+public abstract class WebhookDeliveryTests : StoreTestBase
+{
+    protected abstract Task<HubApiFactory> CreateFactoryAsync(Dictionary<string, string> settings);
+
+    protected override Task<HubApiFactory> CreateFactoryAsync() => CreateFactoryAsync(FastRetries());
+
+    [Fact]
+    public async Task The_signature_verifies_with_the_receivers_own_standard_webhooks_check_and_the_body_is_the_event()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        var (tenantId, crm) = await CreateTenantAsync(Factory, "Acme");
+        await CreateWebhookAsync(crm, receiver);
+        Assert.Matches("^whsec_[A-Za-z0-9+/]+=*$", receiver.Secret);
+        Assert.True(Convert.FromBase64String(receiver.Secret["whsec_".Length..]).Length >= 24);
+        await using var agent = await ConnectAgentAsync(Factory, crm, "agent-7");
+
+        var eventId = await PublishAsync(agent, Envelope("incoming_call", Call("call-1", "0912345678"), seq: 4));
+
+        var received = await receiver.NextAsync();
+        Assert.True(received.SignatureValid, $"signature {received.Signature} of {received.RawBody}");
+        Assert.False(WebhookReceiver.Verify(receiver.Secret, received.WebhookId, received.Timestamp, received.RawBody + " ", received.Signature));
+        Assert.StartsWith("msg_", received.WebhookId, StringComparison.Ordinal);
+        var body = received.Body;
+        Assert.Equal(eventId, body["id"]!.GetValue<string>());
+        Assert.Equal("incoming_call", body["type"]!.GetValue<string>());
+        Assert.Equal(tenantId, body["tenant_id"]!.GetValue<string>());
+        Assert.True(DateTimeOffset.TryParse(body["occurred_at"]!.GetValue<string>(), out _));
+        Assert.Equal("agent-7", body["data"]!["agent_id"]!.GetValue<string>());
+        Assert.Equal("call-1", body["data"]!["call_id"]!.GetValue<string>());
+        Assert.Equal(4, body["data"]!["seq"]!.GetValue<long>());
+        Assert.Equal("0912345678", body["data"]!["payload"]!["call"]!["number"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task A_receiver_down_for_the_first_attempts_gets_the_event_exactly_once_after_recovery_with_the_same_webhook_id()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        receiver.Respond = (_, index) => index < 3 ? 503 : 200;
+        var attempts = Factory.ObserveAttempts();
+        var (_, crm) = await CreateTenantAsync(Factory, "Acme");
+        var webhookId = await CreateWebhookAsync(crm, receiver);
+        await using var agent = await ConnectAgentAsync(Factory, crm, "agent-7");
+
+        var eventId = await PublishAsync(agent, Envelope("incoming_call", Call("call-1", "0912345678")));
+        var received = await receiver.NextAsync(4);
+        await attempts.RecordedAsync(received[0].WebhookId, 4);
+
+        Assert.All(received, r => Assert.Equal(received[0].WebhookId, r.WebhookId));
+        Assert.All(received, r => Assert.Equal(eventId, r.EventId));
+        Assert.All(received, r => Assert.True(r.SignatureValid));
+        Assert.Equal([503, 503, 503, 200], received.Select(r => r.AnsweredWith));
+
+        // Nothing more for that event: the next request the receiver sees is the next event's.
+        var later = await PublishAsync(agent, Envelope("registered", null, seq: 2));
+        Assert.Equal(later, (await receiver.NextAsync()).EventId);
+
+        var log = await ReadAsync(await crm.GetAsync($"/api/v1/webhooks/{webhookId}/deliveries?status=delivered"), HttpStatusCode.OK);
+        var delivery = log["items"]!.AsArray().Single(d => d!["event_id"]!.GetValue<string>() == eventId)!;
+        Assert.Equal(received[0].WebhookId, delivery["id"]!.GetValue<string>());
+        Assert.Equal(4, delivery["attempt_count"]!.GetValue<long>());
+        var tries = delivery["attempts"]!.AsArray();
+        Assert.Equal(["failed", "failed", "failed", "succeeded"], tries.Select(a => a!["status"]!.GetValue<string>()));
+        Assert.Equal([503, 503, 503, 200], tries.Select(a => a!["response_code"]!.GetValue<int>()));
+        Assert.Equal("receiver says 503", tries[0]!["response_body"]!.GetValue<string>());
+        Assert.All(tries, a => Assert.True(a!["duration_ms"]!.GetValue<long>() >= 0));
+    }
+
+    [Fact]
+    public async Task Events_of_one_call_arrive_in_order_while_an_early_one_is_retried()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        var failuresLeft = 2;
+        receiver.Respond = (request, _) => request.Type == "incoming_call" && Interlocked.Decrement(ref failuresLeft) >= 0 ? 500 : 204;
+        var (_, crm) = await CreateTenantAsync(Factory, "Acme");
+        await CreateWebhookAsync(crm, receiver);
+        await using var agent = await ConnectAgentAsync(Factory, crm, "agent-7");
+
+        await PublishAsync(agent, Envelope("incoming_call", Call("call-1", "0912345678"), seq: 1));
+        await PublishAsync(agent, Envelope("call_answered", Call("call-1"), seq: 2));
+        await PublishAsync(agent, Envelope("call_hangup", new { call = new { uuid = "call-1" }, billsec = 7 }, seq: 3));
+
+        var received = await receiver.NextAsync(5);
+        Assert.Equal(["incoming_call", "incoming_call", "incoming_call", "call_answered", "call_hangup"], received.Select(r => r.Type));
+        Assert.Equal([500, 500, 204, 204, 204], received.Select(r => r.AnsweredWith));
+    }
+
+    [Fact]
+    public async Task Another_call_is_not_held_up_by_a_call_being_retried()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        receiver.Respond = (request, _) => request.Body["data"]!["call_id"]!.GetValue<string>() == "call-stuck" ? 500 : 200;
+        var (_, crm) = await CreateTenantAsync(Factory, "Acme");
+        await CreateWebhookAsync(crm, receiver, "incoming_call");
+        await using var agent = await ConnectAgentAsync(Factory, crm, "agent-7");
+
+        await PublishAsync(agent, Envelope("incoming_call", Call("call-stuck", "0912345678"), seq: 1));
+        await PublishAsync(agent, Envelope("incoming_call", Call("call-free", "0912000000"), seq: 2));
+
+        ReceivedWebhook free;
+        do
+        {
+            free = await receiver.NextAsync();
+        }
+        while (free.AnsweredWith != 200);
+
+        Assert.Equal("call-free", free.Body["data"]!["call_id"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task A_410_disables_the_endpoint_at_once_and_re_enabling_sends_what_was_pending()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        receiver.Respond = (_, _) => 410;
+        var attempts = Factory.ObserveAttempts();
+        var (_, crm) = await CreateTenantAsync(Factory, "Acme");
+        var webhookId = await CreateWebhookAsync(crm, receiver);
+        await using var agent = await ConnectAgentAsync(Factory, crm, "agent-7");
+
+        var eventId = await PublishAsync(agent, Envelope("incoming_call", Call("call-1", "0912345678")));
+        var gone = await receiver.NextAsync();
+        await attempts.RecordedAsync(gone.WebhookId, 1);
+
+        var webhook = await ReadAsync(await crm.GetAsync($"/api/v1/webhooks/{webhookId}"), HttpStatusCode.OK);
+        Assert.False(webhook["enabled"]!.GetValue<bool>());
+        Assert.Contains("410", webhook["disabled_reason"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.NotNull(webhook["disabled_at"]);
+
+        // Disabled: new events are not queued for it, and redelivery is refused.
+        await AssertProblemAsync(await crm.PostAsync($"/api/v1/webhooks/{webhookId}/deliveries/{gone.WebhookId}/redeliver", null),
+            HttpStatusCode.Conflict, "webhook_disabled");
+
+        receiver.Respond = (_, _) => 200;
+        var enabled = await ReadAsync(await crm.PostAsync($"/api/v1/webhooks/{webhookId}/enable", null), HttpStatusCode.OK);
+        Assert.True(enabled["enabled"]!.GetValue<bool>());
+        Assert.Null(enabled["disabled_reason"]);
+
+        var again = await receiver.NextAsync();
+        Assert.Equal(gone.WebhookId, again.WebhookId);
+        Assert.Equal(eventId, again.EventId);
+        Assert.Equal(200, again.AnsweredWith);
+    }
+
+    [Fact]
+    public async Task An_endpoint_failing_for_the_disable_after_period_is_disabled_with_a_reason()
+    {
+        Factory.Dispose();
+        var schedule = Enumerable.Range(0, 40).ToDictionary(i => $"Hub:Webhooks:RetrySchedule:{i}", _ => "00:00:00.050");
+        schedule["Hub:Webhooks:DisableAfter"] = "00:00:00.300";
+        var factory = await CreateFactoryAsync(FastRetries(schedule));
+        using var _ = factory;
+        await using var receiver = await WebhookReceiver.StartAsync();
+        receiver.Respond = (_, _) => 500;
+        var attempts = factory.ObserveAttempts();
+        var (_, crm) = await CreateTenantAsync(factory, "Acme");
+        var webhookId = await CreateWebhookAsync(crm, receiver);
+        await using var agent = await ConnectAgentAsync(factory, crm, "agent-7");
+
+        await PublishAsync(agent, Envelope("incoming_call", Call("call-1", "0912345678")));
+        JsonNode webhook;
+        var count = 0;
+        do
+        {
+            var request = await receiver.NextAsync();
+            await attempts.RecordedAsync(request.WebhookId, ++count);
+            webhook = await ReadAsync(await crm.GetAsync($"/api/v1/webhooks/{webhookId}"), HttpStatusCode.OK);
+        }
+        while (webhook["enabled"]!.GetValue<bool>() && count < 40);
+
+        Assert.False(webhook["enabled"]!.GetValue<bool>(), "still enabled after 40 failed attempts");
+        Assert.Contains("failed", webhook["disabled_reason"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Contains("HTTP 500", webhook["disabled_reason"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.True(count >= 3, $"disabled after {count} attempts, before the period could pass");
+    }
+
+    [Fact]
+    public async Task Redeliver_sends_a_delivered_event_again_with_the_same_webhook_id_and_body()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        var attempts = Factory.ObserveAttempts();
+        var (_, crm) = await CreateTenantAsync(Factory, "Acme");
+        var webhookId = await CreateWebhookAsync(crm, receiver);
+        await using var agent = await ConnectAgentAsync(Factory, crm, "agent-7");
+        await PublishAsync(agent, Envelope("incoming_call", Call("call-1", "0912345678")));
+        var first = await receiver.NextAsync();
+        await attempts.RecordedAsync(first.WebhookId, 1);
+
+        var accepted = await ReadAsync(await crm.PostAsync($"/api/v1/webhooks/{webhookId}/deliveries/{first.WebhookId}/redeliver", null),
+            HttpStatusCode.Accepted);
+        Assert.Equal("pending", accepted["status"]!.GetValue<string>());
+
+        var second = await receiver.NextAsync();
+        Assert.Equal(first.WebhookId, second.WebhookId);
+        Assert.Equal(first.RawBody, second.RawBody);
+        Assert.True(second.SignatureValid);
+        await attempts.RecordedAsync(first.WebhookId, 2);
+        var log = await ReadAsync(await crm.GetAsync($"/api/v1/webhooks/{webhookId}/deliveries"), HttpStatusCode.OK);
+        var delivery = log["items"]!.AsArray().Single()!;
+        Assert.Equal("delivered", delivery["status"]!.GetValue<string>());
+        Assert.Equal(2, delivery["attempts"]!.AsArray().Count);
+
+        await AssertProblemAsync(await crm.PostAsync($"/api/v1/webhooks/{webhookId}/deliveries/msg_{Guid.NewGuid():N}/redeliver", null),
+            HttpStatusCode.NotFound, "webhook_delivery_not_found");
+    }
+
+    [Fact]
+    public async Task The_delivery_log_filters_by_status()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        receiver.Respond = (request, _) => request.Type == "unregistered" ? 500 : 200;
+        var attempts = Factory.ObserveAttempts();
+        var (_, crm) = await CreateTenantAsync(Factory, "Acme");
+        var webhookId = await CreateWebhookAsync(crm, receiver, "registered", "unregistered");
+        await using var agent = await ConnectAgentAsync(Factory, crm, "agent-7");
+
+        var delivered = await PublishAsync(agent, Envelope("registered", null, seq: 1));
+        await PublishAsync(agent, Envelope("call_answered", Call("call-1"), seq: 2)); // not subscribed
+        var failed = await PublishAsync(agent, Envelope("unregistered", null, seq: 3));
+        var requests = new List<ReceivedWebhook>();
+        while (requests.Count(r => r.Type == "unregistered") < 5)
+        {
+            requests.Add(await receiver.NextAsync());
+        }
+
+        foreach (var id in requests.Select(r => r.WebhookId).Distinct())
+        {
+            await attempts.RecordedAsync(id, requests.Count(r => r.WebhookId == id));
+        }
+
+        async Task<List<string>> EventsWith(string query) =>
+            (await ReadAsync(await crm.GetAsync($"/api/v1/webhooks/{webhookId}/deliveries{query}"), HttpStatusCode.OK))["items"]!.AsArray()
+            .Select(d => d!["event_id"]!.GetValue<string>()).ToList();
+
+        Assert.Equal([delivered], await EventsWith("?status=delivered"));
+        Assert.Equal([failed], await EventsWith("?status=failed"));
+        Assert.Empty(await EventsWith("?status=pending"));
+        Assert.Equal([failed, delivered], await EventsWith(""));
+        Assert.DoesNotContain(requests, r => r.Type == "call_answered");
+
+        var page = await ReadAsync(await crm.GetAsync($"/api/v1/webhooks/{webhookId}/deliveries?limit=1"), HttpStatusCode.OK);
+        var rest = await ReadAsync(await crm.GetAsync(
+            $"/api/v1/webhooks/{webhookId}/deliveries?limit=1&cursor={Uri.EscapeDataString(page["next_cursor"]!.GetValue<string>())}"), HttpStatusCode.OK);
+        Assert.Equal(delivered, rest["items"]![0]!["event_id"]!.GetValue<string>());
+        await AssertProblemAsync(await crm.GetAsync($"/api/v1/webhooks/{webhookId}/deliveries?status=lost"), HttpStatusCode.BadRequest, "invalid_query");
+    }
+}
+
+public sealed class SqliteWebhookDeliveryTests : WebhookDeliveryTests
+{
+    protected override Task<HubApiFactory> CreateFactoryAsync(Dictionary<string, string> settings) =>
+        Task.FromResult(new HubApiFactory(new HubTopology(Settings: settings)));
+}
+
+/// <summary>The same on a real PostgreSQL (the dispatcher's <c>FOR UPDATE SKIP LOCKED</c> claim), each test on a fresh database.</summary>
+[Collection(PostgresCollection.Name)]
+public sealed class PostgresWebhookDeliveryTests(PostgresFixture postgres) : WebhookDeliveryTests
+{
+    protected override async Task<HubApiFactory> CreateFactoryAsync(Dictionary<string, string> settings) =>
+        new(new HubTopology(Postgres: await postgres.CreateDatabaseAsync(), Settings: settings));
+}
