@@ -117,6 +117,9 @@ public sealed class WebhookSettings
     /// <summary>An endpoint whose attempts have failed (with no success) for this long is disabled.</summary>
     public TimeSpan DisableAfter { get; set; } = TimeSpan.FromDays(5);
 
+    /// <summary>Delivered and failed deliveries, with their attempts, are kept this long in the delivery log.</summary>
+    public TimeSpan LogRetention { get; set; } = TimeSpan.FromDays(30);
+
     /// <summary>How often a worker looks for due deliveries besides being woken by new events and results.</summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(5);
 

@@ -65,10 +65,12 @@ public sealed class WebhookDeliveryConsumer(HubDatabase database, WebhookSecrets
         var attempt = delivery.Attempts + 1;
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        // The webhook may have been deleted during the attempt: then there is nothing left to record.
         await connection.ExecuteAsync(new CommandDefinition(
             """
             INSERT INTO webhook_attempts (id, delivery_id, attempt, at, duration_ms, status, response_code, response_body, error)
-            VALUES (@id, @deliveryId, @attempt, @at, @DurationMs, @status, @StatusCode, @ResponseBody, @Error)
+            SELECT @id, @deliveryId, @attempt, @at, @DurationMs, @status, @StatusCode, @ResponseBody, @Error
+            WHERE EXISTS (SELECT 1 FROM webhook_deliveries WHERE id = @deliveryId)
             """,
             new
             {

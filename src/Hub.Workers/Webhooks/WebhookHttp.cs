@@ -44,24 +44,26 @@ internal static class WebhookHttp
     {
         var host = context.DnsEndPoint.Host;
         var addresses = IPAddress.TryParse(host, out var literal) ? [literal] : await Dns.GetHostAddressesAsync(host, cancellationToken);
-        var refusals = new List<string>();
-        foreach (var address in addresses)
+        var allowed = addresses.Where(address => WebhookTargets.Refusal(address, settings) is null).ToList();
+        if (allowed.Count == 0)
         {
-            if (WebhookTargets.Refusal(address, settings) is { } reason)
-            {
-                refusals.Add($"{address} is {reason}");
-                continue;
-            }
+            var refusals = addresses.Select(address => $"{address} is {WebhookTargets.Refusal(address, settings)}");
+            throw new WebhookTargetException(WebhookTargets.Forbidden, $"Refused to connect to {host}: {string.Join("; ", refusals)}.");
+        }
 
+        SocketException? last = null;
+        foreach (var address in allowed)
+        {
             var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
             try
             {
                 await socket.ConnectAsync(new IPEndPoint(address, context.DnsEndPoint.Port), cancellationToken);
                 return new NetworkStream(socket, ownsSocket: true);
             }
-            catch (SocketException) when (address != addresses[^1])
+            catch (SocketException exception)
             {
                 socket.Dispose();
+                last = exception;
             }
             catch
             {
@@ -70,6 +72,6 @@ internal static class WebhookHttp
             }
         }
 
-        throw new WebhookTargetException(WebhookTargets.Forbidden, $"Refused to connect to {host}: {string.Join("; ", refusals)}.");
+        throw last!;
     }
 }

@@ -12,6 +12,8 @@ internal static class WebhooksRegistration
         bus.AddConsumer<WebhookFanOutConsumer, WebhookFanOutConsumerDefinition>();
         bus.AddConsumer<WebhookDeliveryConsumer, WebhookDeliveryConsumerDefinition>();
         bus.AddHostedService<WebhookDispatcher>();
+        bus.AddSingleton<WebhookLogPruning>();
+        bus.AddHostedService(provider => provider.GetRequiredService<WebhookLogPruning>());
         return bus;
     }
 

@@ -42,15 +42,11 @@ public sealed class SampleConsumerTests(PostgresFixture postgres, RabbitMqFixtur
         builder.Services.AddSampleConsumer(new Uri(broker), "acme-crm-calls-test");
         var host = builder.Build();
         host.Services.GetRequiredService<IBus>().ConnectConsumeObserver(seen);
-        // Outside this test's execution context: MassTransit keeps its log context in an async-local.
-        Task start;
-        using (ExecutionContext.SuppressFlow())
+        return await OutsideThisFlow(async () =>
         {
-            start = Task.Run(() => host.StartAsync());
-        }
-
-        await start;
-        return host;
+            await host.StartAsync();
+            return host;
+        });
     }
 
     private sealed class ConsumedMessages : IConsumeObserver

@@ -2,6 +2,8 @@ using System.Net;
 using System.Text.Json.Nodes;
 using Hub.Tests.Fixtures;
 using Hub.Tests.Support;
+using Hub.Workers.Webhooks;
+using Microsoft.Extensions.DependencyInjection;
 using static Hub.Tests.Support.HubScenario;
 using static Hub.Tests.Webhooks.WebhookTestKit;
 
@@ -183,6 +185,39 @@ public abstract class WebhookDeliveryTests : StoreTestBase
         Assert.Contains("failed", webhook["disabled_reason"]!.GetValue<string>(), StringComparison.Ordinal);
         Assert.Contains("HTTP 500", webhook["disabled_reason"]!.GetValue<string>(), StringComparison.Ordinal);
         Assert.True(count >= 3, $"disabled after {count} attempts, before the period could pass");
+    }
+
+    [Fact]
+    public async Task Finished_deliveries_past_the_log_retention_are_pruned_and_pending_ones_stay()
+    {
+        Factory.Dispose();
+        var factory = await CreateFactoryAsync(FastRetries(new()
+        {
+            ["Hub:Webhooks:LogRetention"] = "00:00:00",
+            ["Hub:Webhooks:RetrySchedule:0"] = "01:00:00",
+        }));
+        using var _ = factory;
+        await using var receiver = await WebhookReceiver.StartAsync();
+        receiver.Respond = (request, _) => request.Type == "unregistered" ? 500 : 200;
+        var attempts = factory.ObserveAttempts();
+        var (_, crm) = await CreateTenantAsync(factory, "Acme");
+        var webhookId = await CreateWebhookAsync(crm, receiver);
+        await using var agent = await ConnectAgentAsync(factory, crm, "agent-7");
+        await PublishAsync(agent, Envelope("registered", null, seq: 1));
+        var pending = await PublishAsync(agent, Envelope("unregistered", null, seq: 2));
+        foreach (var request in await receiver.NextAsync(2))
+        {
+            await attempts.RecordedAsync(request.WebhookId, 1);
+        }
+
+        var pruned = await factory.Services.GetRequiredService<WebhookLogPruning>().PruneAsync(CancellationToken.None);
+
+        Assert.Equal(1, pruned);
+        var log = await ReadAsync(await crm.GetAsync($"/api/v1/webhooks/{webhookId}/deliveries"), HttpStatusCode.OK);
+        var left = Assert.Single(log["items"]!.AsArray())!;
+        Assert.Equal(pending, left["event_id"]!.GetValue<string>());
+        Assert.Equal("pending", left["status"]!.GetValue<string>());
+        Assert.Single(left["attempts"]!.AsArray());
     }
 
     [Fact]

@@ -48,15 +48,6 @@ public sealed class WebhookProductionTests(PostgresFixture postgres, RabbitMqFix
         Assert.Equal(eventId, log["items"]![0]!["event_id"]!.GetValue<string>());
     }
 
-    /// <summary>
-    /// Each worker starts outside this test's execution context: MassTransit keeps its log context in an
-    /// async-local, and a second bus built in a flow that saw the first (now disposed) one would reuse it.
-    /// </summary>
-    private static Task<WorkerProcess> StartWorkerAsync(string database, string broker)
-    {
-        using (ExecutionContext.SuppressFlow())
-        {
-            return Task.Run(() => WorkerProcess.StartAsync(database, broker, WorkerSettings));
-        }
-    }
+    private static Task<WorkerProcess> StartWorkerAsync(string database, string broker) =>
+        OutsideThisFlow(() => WorkerProcess.StartAsync(database, broker, WorkerSettings));
 }

@@ -53,4 +53,16 @@ public static class WebhookTestKit
         Assert.Equal("accepted", ack.GetProperty("status").GetString());
         return ack.GetProperty("event_id").GetString()!;
     }
+
+    /// <summary>
+    /// Starts a bus host outside the test's execution context: MassTransit keeps its log context in an
+    /// async-local, and a bus built in a flow that saw another (since disposed) host's bus would reuse it.
+    /// </summary>
+    public static Task<T> OutsideThisFlow<T>(Func<Task<T>> start)
+    {
+        using (ExecutionContext.SuppressFlow())
+        {
+            return Task.Run(start);
+        }
+    }
 }
