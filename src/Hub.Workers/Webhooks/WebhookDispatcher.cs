@@ -12,8 +12,8 @@ namespace Hub.Workers.Webhooks;
 /// per attempt. The schedule lives in the store (<c>next_attempt_at</c>), not in memory, so a restart
 /// loses nothing: an attempt whose worker died is due again when its lease ends. Several worker
 /// processes may run this; on PostgreSQL <c>FOR UPDATE SKIP LOCKED</c> hands each delivery to one.
-/// Only the oldest pending delivery of a (subscription, call) is due, so a later event of a call waits
-/// while an earlier one is retried.
+/// Only the first pending delivery of a (subscription, call), in the call's own order (occurred_at, then
+/// the relay's seq), is due, so a later event of a call waits while an earlier one is retried.
 /// </summary>
 internal sealed class WebhookDispatcher(HubDatabase database, IBus bus, WebhookDispatchSignal signal, IOptions<HubSettings> options,
     TimeProvider clock, IHostApplicationLifetime lifetime, ILogger<WebhookDispatcher> logger) : BackgroundService
@@ -74,7 +74,7 @@ internal sealed class WebhookDispatcher(HubDatabase database, IBus bus, WebhookD
               AND NOT EXISTS (
                 SELECT 1 FROM webhook_deliveries e
                 WHERE e.subscription_id = d.subscription_id AND e.order_key = d.order_key AND e.status = 'pending'
-                  AND (e.created_at < d.created_at OR (e.created_at = d.created_at AND e.id < d.id)))
+                  AND (e.occurred_at, e.seq, e.id) < (d.occurred_at, d.seq, d.id))
             ORDER BY d.next_attempt_at, d.created_at, d.id
             LIMIT @BatchSize
             {lockClause}

@@ -33,9 +33,9 @@ public sealed class WebhookFanOutConsumer(HubDatabase database, WebhookSubscript
                 // Through the subscription row: one deleted or disabled since it was cached gets nothing.
                 await connection.ExecuteAsync(new CommandDefinition(
                     """
-                    INSERT INTO webhook_deliveries (id, subscription_id, tenant_id, event_id, event_type, call_id, order_key, body, status,
-                        attempts, schedule_step, next_attempt_at, created_at)
-                    SELECT @Id, s.id, s.tenant_id, @EventId, @Type, @CallId, @OrderKey, @body, 'pending', 0, 0, @now, @now
+                    INSERT INTO webhook_deliveries (id, subscription_id, tenant_id, event_id, event_type, call_id, order_key, occurred_at, seq, body,
+                        status, attempts, schedule_step, next_attempt_at, created_at)
+                    SELECT @Id, s.id, s.tenant_id, @EventId, @Type, @CallId, @OrderKey, @OccurredAt, @Seq, @body, 'pending', 0, 0, @now, @now
                     FROM webhook_subscriptions s WHERE s.id = @SubscriptionId AND s.tenant_id = @TenantId AND s.enabled = 1
                     ON CONFLICT (subscription_id, event_id) DO NOTHING
                     """,
@@ -47,6 +47,8 @@ public sealed class WebhookFanOutConsumer(HubDatabase database, WebhookSubscript
                         message.CallId,
                         // Events of one call go out in order; an event outside a call waits for nothing.
                         OrderKey = message.CallId is { Length: > 0 } callId ? "call:" + callId : "event:" + message.EventId,
+                        OccurredAt = message.OccurredAt.ToUnixTimeMilliseconds(),
+                        message.Seq,
                         body,
                         now,
                         SubscriptionId = webhook.Id,

@@ -19,6 +19,9 @@ public abstract class WebhookDeliveryTests : StoreTestBase
 
     protected override Task<HubApiFactory> CreateFactoryAsync() => CreateFactoryAsync(FastRetries());
 
+    private static Dictionary<string, string> ManyRetries() =>
+        Enumerable.Range(0, 40).ToDictionary(i => $"Hub:Webhooks:RetrySchedule:{i}", _ => "00:00:00.050");
+
     [Fact]
     public async Task The_signature_verifies_with_the_receivers_own_standard_webhooks_check_and_the_body_is_the_event()
     {
@@ -83,20 +86,80 @@ public abstract class WebhookDeliveryTests : StoreTestBase
     [Fact]
     public async Task Events_of_one_call_arrive_in_order_while_an_early_one_is_retried()
     {
+        // Retries for long enough (40 × 50 ms) that the ring is still pending when the later events queue.
+        Factory.Dispose();
+        using var factory = await CreateFactoryAsync(FastRetries(ManyRetries()));
         await using var receiver = await WebhookReceiver.StartAsync();
-        var failuresLeft = 2;
-        receiver.Respond = (request, _) => request.Type == "incoming_call" && Interlocked.Decrement(ref failuresLeft) >= 0 ? 500 : 204;
-        var (_, crm) = await CreateTenantAsync(Factory, "Acme");
+        // The ring fails until the later events are queued behind it, and at least twice.
+        var laterQueued = 0;
+        var failures = 0;
+        receiver.Respond = (request, _) =>
+            request.Type == "incoming_call" && (Volatile.Read(ref laterQueued) == 0 || Interlocked.Increment(ref failures) <= 2) ? 500 : 204;
+        var (_, crm) = await CreateTenantAsync(factory, "Acme");
         await CreateWebhookAsync(crm, receiver);
-        await using var agent = await ConnectAgentAsync(Factory, crm, "agent-7");
+        await using var agent = await ConnectAgentAsync(factory, crm, "agent-7");
 
-        await PublishAsync(agent, Envelope("incoming_call", Call("call-1", "0912345678"), seq: 1));
-        await PublishAsync(agent, Envelope("call_answered", Call("call-1"), seq: 2));
-        await PublishAsync(agent, Envelope("call_hangup", new { call = new { uuid = "call-1" }, billsec = 7 }, seq: 3));
+        foreach (var envelope in new[]
+        {
+            Envelope("incoming_call", Call("call-1", "0912345678"), seq: 1),
+            Envelope("call_answered", Call("call-1"), seq: 2),
+            Envelope("call_hangup", new { call = new { uuid = "call-1" }, billsec = 7 }, seq: 3),
+        })
+        {
+            await factory.ConsumedAsync("hub-webhooks", Guid.Parse(await PublishAsync(agent, envelope)));
+        }
 
-        var received = await receiver.NextAsync(5);
-        Assert.Equal(["incoming_call", "incoming_call", "incoming_call", "call_answered", "call_hangup"], received.Select(r => r.Type));
-        Assert.Equal([500, 500, 204, 204, 204], received.Select(r => r.AnsweredWith));
+        Volatile.Write(ref laterQueued, 1);
+        var received = new List<ReceivedWebhook>();
+        while (received.Count(r => r.AnsweredWith == 204) < 3)
+        {
+            received.Add(await receiver.NextAsync());
+        }
+
+        var firstSuccess = received.FindIndex(r => r.AnsweredWith == 204);
+        Assert.True(firstSuccess >= 2, $"the ring succeeded at request {firstSuccess}");
+        Assert.All(received.Take(firstSuccess + 1), r => Assert.Equal("incoming_call", r.Type));
+        Assert.Equal(["incoming_call", "call_answered", "call_hangup"], received.Where(r => r.AnsweredWith == 204).Select(r => r.Type));
+    }
+
+    [Fact]
+    public async Task An_earlier_event_of_the_call_arriving_late_goes_before_a_later_one_still_being_retried()
+    {
+        Factory.Dispose();
+        using var factory = await CreateFactoryAsync(FastRetries(ManyRetries()));
+        await using var receiver = await WebhookReceiver.StartAsync();
+        var incomingSeen = 0;
+        receiver.Respond = (request, _) =>
+        {
+            if (request.Type == "incoming_call")
+            {
+                Interlocked.Exchange(ref incomingSeen, 1);
+                return 200;
+            }
+
+            return Volatile.Read(ref incomingSeen) == 1 ? 200 : 503;
+        };
+        var (_, crm) = await CreateTenantAsync(factory, "Acme");
+        await CreateWebhookAsync(crm, receiver);
+        await using var agent = await ConnectAgentAsync(factory, crm, "agent-7");
+        var ringing = DateTimeOffset.UtcNow.AddSeconds(-10);
+
+        // The answer reaches the hub first (and fails), then the ring that came before it.
+        await PublishAsync(agent, Envelope("call_answered", Call("call-1"), seq: 2, occurredAt: ringing.AddSeconds(5)));
+        Assert.Equal(503, (await receiver.NextAsync()).AnsweredWith);
+        await PublishAsync(agent, Envelope("incoming_call", Call("call-1", "0912345678"), seq: 1, occurredAt: ringing));
+
+        var delivered = new List<string>();
+        while (delivered.Count < 2)
+        {
+            var request = await receiver.NextAsync();
+            if (request.AnsweredWith == 200)
+            {
+                delivered.Add(request.Type);
+            }
+        }
+
+        Assert.Equal(["incoming_call", "call_answered"], delivered);
     }
 
     [Fact]
@@ -159,7 +222,7 @@ public abstract class WebhookDeliveryTests : StoreTestBase
     public async Task An_endpoint_failing_for_the_disable_after_period_is_disabled_with_a_reason()
     {
         Factory.Dispose();
-        var schedule = Enumerable.Range(0, 40).ToDictionary(i => $"Hub:Webhooks:RetrySchedule:{i}", _ => "00:00:00.050");
+        var schedule = ManyRetries();
         schedule["Hub:Webhooks:DisableAfter"] = "00:00:00.300";
         var factory = await CreateFactoryAsync(FastRetries(schedule));
         using var _ = factory;

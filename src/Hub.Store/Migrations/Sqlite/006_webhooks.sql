@@ -19,7 +19,8 @@ CREATE INDEX ix_webhook_subscriptions_tenant ON webhook_subscriptions (tenant_id
 -- One row per (subscription, event): the message and its schedule. body is fixed at fan-out, so every
 -- attempt sends the same bytes under the same webhook-id (the row's id). status is pending, delivered
 -- or failed (retries exhausted). order_key is the call id (or the event id for events outside a call):
--- only the oldest pending delivery of a (subscription, order_key) is due. claim_token and claimed_until
+-- only the first pending delivery of a (subscription, order_key) by (occurred_at, seq, id) is due: the
+-- call's order as the webphone reported it (seq breaks ties of equal time). claim_token and claimed_until
 -- are the dispatcher's lease on an attempt in flight; an expired lease (a worker died) is due again.
 CREATE TABLE webhook_deliveries (
     id text PRIMARY KEY,
@@ -29,6 +30,8 @@ CREATE TABLE webhook_deliveries (
     event_type text NOT NULL,
     call_id text NULL,
     order_key text NOT NULL,
+    occurred_at bigint NOT NULL,
+    seq bigint NOT NULL,
     body text NOT NULL,
     status text NOT NULL,
     attempts integer NOT NULL DEFAULT 0,
@@ -42,7 +45,7 @@ CREATE TABLE webhook_deliveries (
     UNIQUE (subscription_id, event_id)
 );
 CREATE INDEX ix_webhook_deliveries_due ON webhook_deliveries (status, next_attempt_at);
-CREATE INDEX ix_webhook_deliveries_order ON webhook_deliveries (subscription_id, order_key, status, created_at);
+CREATE INDEX ix_webhook_deliveries_order ON webhook_deliveries (subscription_id, order_key, status, occurred_at, seq);
 CREATE INDEX ix_webhook_deliveries_log ON webhook_deliveries (subscription_id, created_at);
 
 -- The delivery log: one row per HTTP attempt. response_body holds the first bytes of the answer only.
