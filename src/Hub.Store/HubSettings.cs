@@ -56,6 +56,9 @@ public sealed class HubSettings
     /// (status <c>failed</c>, <c>end_reason</c> <c>swept</c>): a browser closed mid-call never sends its hangup.
     /// </summary>
     public TimeSpan CallSweepAfter { get; set; } = TimeSpan.FromHours(4);
+
+    /// <summary><c>Hub__Webhooks__*</c>: delivery timeouts, the retry schedule and the SSRF rules.</summary>
+    public WebhookSettings Webhooks { get; set; } = new();
 }
 
 /// <summary><c>Hub__Demo__*</c>: the <c>/demo</c> CRM page and its webphone simulator.</summary>
@@ -91,4 +94,44 @@ public sealed class RateLimitSettings
 
     /// <summary>Largest body of <c>PUT /api/v1/contacts</c> (a bulk upsert of up to 1000 contacts), in bytes.</summary>
     public long MaxContactsBodyBytes { get; set; } = 8 * 1024 * 1024;
+}
+
+/// <summary><c>Hub__Webhooks__*</c>: how webhooks are delivered, retried and disabled, and where they may go.</summary>
+public sealed class WebhookSettings
+{
+    /// <summary>
+    /// The delays between attempts after the first (immediate) one: nine attempts over about two days.
+    /// </summary>
+    public static readonly TimeSpan[] DefaultRetrySchedule =
+    [
+        TimeSpan.FromSeconds(5), TimeSpan.FromMinutes(5), TimeSpan.FromMinutes(30), TimeSpan.FromHours(2),
+        TimeSpan.FromHours(5), TimeSpan.FromHours(10), TimeSpan.FromHours(10), TimeSpan.FromHours(24),
+    ];
+
+    /// <summary>One HTTP attempt (connect, send, first bytes of the answer) is cut after this.</summary>
+    public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>
+    /// Delays between attempts (<c>Hub__Webhooks__RetrySchedule__0=00:00:05</c>, …); unset means
+    /// <see cref="DefaultRetrySchedule"/>. (Null by default because the configuration binder appends to
+    /// an array it finds rather than replacing it.)
+    /// </summary>
+    public TimeSpan[]? RetrySchedule { get; set; }
+
+    public IReadOnlyList<TimeSpan> EffectiveRetrySchedule => RetrySchedule is { Length: > 0 } schedule ? schedule : DefaultRetrySchedule;
+
+    /// <summary>An endpoint whose attempts have failed (with no success) for this long is disabled.</summary>
+    public TimeSpan DisableAfter { get; set; } = TimeSpan.FromDays(5);
+
+    /// <summary>Delivered and failed deliveries, with their attempts, are kept this long in the delivery log.</summary>
+    public TimeSpan LogRetention { get; set; } = TimeSpan.FromDays(30);
+
+    /// <summary>How often a worker looks for due deliveries besides being woken by new events and results.</summary>
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Development only: allows <c>http://</c> URLs to loopback hosts (and loopback targets).</summary>
+    public bool AllowHttpLoopback { get; set; }
+
+    /// <summary>Allows targets in private networks (RFC 1918, CGNAT, IPv6 ULA, loopback); off by default against SSRF.</summary>
+    public bool AllowPrivateNetworks { get; set; }
 }

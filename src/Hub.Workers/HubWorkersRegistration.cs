@@ -4,6 +4,7 @@ using Hub.Workers.CallLog;
 using Hub.Workers.EventStream;
 using Hub.Workers.ScreenPop;
 using Hub.Workers.ScreenPop.CrmLookup;
+using Hub.Workers.Webhooks;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -22,6 +23,7 @@ public static class HubWorkersRegistration
         bus.AddConsumer<ScreenPopConsumer, ScreenPopConsumerDefinition>();
         bus.AddConsumer<AgentStateConsumer, AgentStateConsumerDefinition>();
         bus.AddConsumer<EventStreamConsumer, EventStreamConsumerDefinition>();
+        bus.AddWebhookConsumers();
         return bus;
     }
 
@@ -48,6 +50,7 @@ public static class HubWorkersRegistration
         services.AddSingleton<CrmLookupClient>();
         services.AddSingleton<CrmLookupService>();
         services.AddHostedService<CallSweeper>();
+        services.AddWebhookServices();
         return services;
     }
 }

@@ -13,6 +13,7 @@ using Hub.Api.Pages;
 using Hub.Api.RateLimits;
 using Hub.Api.Sessions;
 using Hub.Api.Tenants;
+using Hub.Api.Webhooks;
 using Hub.Store;
 using Hub.Workers.Hosting;
 using Microsoft.AspNetCore.Authentication;
@@ -37,6 +38,7 @@ internal static class HubApiExtensions
         services.AddHostedService<Maintenance.CallRetention>();
         services.AddHubRateLimits();
         services.AddSingleton<AuditLog>();
+        services.AddHubWebhooks();
         return services;
     }
 
@@ -86,6 +88,7 @@ internal static class HubApiExtensions
         app.MapAuditEndpoints();
         app.MapEventStreamEndpoints();
         app.MapDashboardEndpoints();
+        app.MapWebhookEndpoints();
         return app;
     }
 

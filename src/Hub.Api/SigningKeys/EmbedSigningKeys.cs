@@ -19,7 +19,7 @@ public sealed record EmbedSigningKey(string Id, string TenantId, byte[] HmacKey)
 /// <summary>
 /// The keys a tenant's CRM backend signs SSO tokens with (the JWT <c>kid</c> is the key's id). The
 /// secret is shown once, at creation, and stored encrypted with ASP.NET Core Data Protection over the
-/// key ring in the store (<see cref="StoreXmlRepository"/>), so every Api node can decrypt it.
+/// key ring in the store (<c>Hub.Store.DataProtection.StoreXmlRepository</c>), so every Api node can decrypt it.
 /// </summary>
 public sealed partial class EmbedSigningKeys(HubDatabase database, IDataProtectionProvider dataProtection, TimeProvider clock)
 {

@@ -1,6 +1,5 @@
 using Hub.Api.SigningKeys;
-using Microsoft.AspNetCore.DataProtection;
-using Microsoft.AspNetCore.DataProtection.KeyManagement;
+using Hub.Store.DataProtection;
 
 // In Infrastructure's namespace, next to the other Add…/Map… extensions HubApiExtensions calls.
 namespace Hub.Api.Infrastructure;
@@ -9,17 +8,11 @@ internal static class SigningKeysRegistration
 {
     /// <summary>
     /// Embed signing keys and the Data Protection they are encrypted with, its key ring in the store.
-    /// Call before anything else registers Data Protection (<c>AddAuthentication</c> does): hosted
-    /// services start in registration order, and <see cref="KeyRingBootstrap"/> must start before
-    /// Data Protection's own one.
+    /// Call before anything else registers Data Protection (see <see cref="DataProtectionRegistration.AddHubDataProtection"/>).
     /// </summary>
     public static IServiceCollection AddHubSigningKeys(this IServiceCollection services)
     {
-        services.AddSingleton<StoreXmlRepository>();
-        services.AddHostedService<KeyRingBootstrap>();
-        services.AddDataProtection().SetApplicationName("Hub");
-        services.AddOptions<KeyManagementOptions>().Configure<IServiceProvider>((options, provider) =>
-            options.XmlRepository = provider.GetRequiredService<StoreXmlRepository>());
+        services.AddHubDataProtection();
         services.AddSingleton<EmbedSigningKeys>();
         return services;
     }

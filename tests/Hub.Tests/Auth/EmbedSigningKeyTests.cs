@@ -6,6 +6,7 @@ using Dapper;
 using Hub.Api.Auth.Jwt;
 using Hub.Api.SigningKeys;
 using Hub.Store;
+using Hub.Store.DataProtection;
 using Hub.Tests.Support;
 using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.Extensions.DependencyInjection;

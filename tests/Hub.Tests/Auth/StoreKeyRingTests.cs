@@ -2,6 +2,7 @@ using Dapper;
 using Hub.Api.Infrastructure;
 using Hub.Api.SigningKeys;
 using Hub.Store;
+using Hub.Store.DataProtection;
 using Hub.Tests.Fixtures;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.DependencyInjection;

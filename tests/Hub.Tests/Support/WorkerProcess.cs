@@ -17,10 +17,11 @@ public sealed class WorkerProcess : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
-    public static async Task<WorkerProcess> StartAsync(string postgres, string rabbitMq)
+    /// <param name="settings">More command-line settings, e.g. <c>--Hub:Webhooks:AllowHttpLoopback=true</c>.</param>
+    public static async Task<WorkerProcess> StartAsync(string postgres, string rabbitMq, params string[] settings)
     {
         var app = WorkerHost.Create(
-            ["--Hub:Bus=rabbitmq", $"--ConnectionStrings:RabbitMq={rabbitMq}", $"--ConnectionStrings:Postgres={postgres}"],
+            ["--Hub:Bus=rabbitmq", $"--ConnectionStrings:RabbitMq={rabbitMq}", $"--ConnectionStrings:Postgres={postgres}", .. settings],
             builder =>
             {
                 builder.WebHost.UseUrls("http://127.0.0.1:0");

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using Hub.Contracts;
+using Hub.Workers.Webhooks;
 
 namespace Hub.Workers.ScreenPop.CrmLookup;
 

@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 
-namespace Hub.Workers.ScreenPop.CrmLookup;
+namespace Hub.Workers.Webhooks;
 
 /// <summary>
 /// Standard Webhooks signing (standardwebhooks.com), so a CRM verifies Hub's requests with the same code

@@ -1,14 +1,13 @@
 using System.Xml;
 using System.Xml.Linq;
 using Dapper;
-using Hub.Store;
 using Microsoft.AspNetCore.DataProtection.Repositories;
 
-namespace Hub.Api.SigningKeys;
+namespace Hub.Store.DataProtection;
 
 /// <summary>
 /// The ASP.NET Core Data Protection key ring, kept in the store (table <c>data_protection_keys</c>) so
-/// every Api node of a deployment reads and writes the same keys and decrypts what another encrypted.
+/// every process of a deployment (Api nodes and workers) reads and writes the same keys and decrypts what another encrypted.
 /// Nothing goes to <c>~/.aspnet</c>.
 /// </summary>
 /// <remarks>

@@ -1,19 +1,20 @@
 using Dapper;
-using Hub.Store;
 using Microsoft.AspNetCore.DataProtection.KeyManagement;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace Hub.Api.SigningKeys;
+namespace Hub.Store.DataProtection;
 
 /// <summary>
-/// Gives the shared Data Protection key ring an active key before anything on this node uses Data
+/// Gives the shared Data Protection key ring an active key before anything in this process uses Data
 /// Protection, creating it under a store-wide lock.
 /// </summary>
 /// <remarks>
-/// Without it, Api nodes starting together on an empty ring would each create their own first key
+/// Without it, processes (Api nodes, workers) starting together on an empty ring would each create their own first key
 /// (activated at once) and, until Data Protection's daily refresh of its cached ring, fail to decrypt
 /// secrets another node encrypted. Later keys need no help: Data Protection creates them well before
-/// they activate, and every node has read them by then. Registered before <c>AddDataProtection</c>,
+/// they activate, and every process has read them by then. Registered before <c>AddDataProtection</c>,
 /// so it starts before Data Protection's own hosted service preloads the ring (and, finding none,
 /// would create a key without the lock); migrations start earlier still.
 /// </remarks>

@@ -1,0 +1,31 @@
+using Hub.Store.DataProtection;
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Hub.Workers.Webhooks;
+
+internal static class WebhooksRegistration
+{
+    /// <summary>Fan-out, the attempts, and the dispatcher that schedules them: wherever the consumers run.</summary>
+    public static IBusRegistrationConfigurator AddWebhookConsumers(this IBusRegistrationConfigurator bus)
+    {
+        bus.AddConsumer<WebhookFanOutConsumer, WebhookFanOutConsumerDefinition>();
+        bus.AddConsumer<WebhookDeliveryConsumer, WebhookDeliveryConsumerDefinition>();
+        bus.AddHostedService<WebhookDispatcher>();
+        bus.AddSingleton<WebhookLogPruning>();
+        bus.AddHostedService(provider => provider.GetRequiredService<WebhookLogPruning>());
+        return bus;
+    }
+
+    /// <summary>What both the consumers and the Api's webhook endpoints need.</summary>
+    public static IServiceCollection AddWebhookServices(this IServiceCollection services)
+    {
+        services.AddHubDataProtection();
+        services.AddWebhookHttpClient();
+        services.AddSingleton<WebhookSecrets>();
+        services.AddSingleton<WebhookSender>();
+        services.AddSingleton<WebhookSubscriptionCache>();
+        services.AddSingleton<WebhookDispatchSignal>();
+        return services;
+    }
+}
