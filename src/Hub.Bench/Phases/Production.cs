@@ -1,0 +1,79 @@
+using Hub.Bench.Reporting;
+using Hub.Bench.Running;
+using Hub.Bench.Scenarios;
+
+namespace Hub.Bench.Phases;
+
+/// <summary>
+/// The production topology as operators run it: RabbitMQ, PostgreSQL, one Hub.Workers and one Hub.Api process
+/// (Release builds), the bench's agents on WebSockets. Raw broker baseline, ingest, screen-pop, click-to-call.
+/// </summary>
+public static class Production
+{
+    private const string Scenario = "production";
+
+    public static async Task RunAsync(BenchContext context, bool ingest, bool screenPop, bool dial, CancellationToken cancellationToken)
+    {
+        var settings = context.Settings;
+        var report = context.Report;
+        Progress.Line(Scenario, "starting PostgreSQL, RabbitMQ, Hub.Workers and Hub.Api");
+        var database = await context.Servers.DatabaseAsync();
+        var broker = await context.Servers.VirtualHostAsync();
+        report.Machine["PostgreSQL"] = await Servers.PostgresVersionAsync(database);
+        report.Machine["RabbitMQ"] = await Servers.RabbitMqVersionAsync(broker);
+        var environment = HubProcess.Production(database, broker);
+        // Workers first: their durable queues must be bound before anything is published.
+        await using var workers = await HubProcess.StartAsync("Hub.Workers", "workers", environment, context.LogDirectory);
+        environment["Hub__NodeId"] = "bench-api";
+        await using var api = await HubProcess.StartAsync("Hub.Api", "api", environment, context.LogDirectory);
+        report.Machine["production topology"] = "RabbitMQ, PostgreSQL, 1 Hub.Workers process, 1 Hub.Api process and the bench's agents, all on this machine";
+        using var hub = new HubClient(api.Url);
+
+        double? maximum = null;
+        if (ingest)
+        {
+            var size = await MeasureBusMessageAsync(hub, broker, cancellationToken);
+            report.Note(Scenario, $"raw broker baseline: {settings.IngestDuration.TotalSeconds:0} s of persistent {size}-byte messages (the size of Hub's own bus message for an incoming_call), 256 confirms outstanding, 1 consumer, prefetch 256");
+            var raw = await RawBroker.RunAsync(broker, size, settings.IngestDuration, cancellationToken);
+            report.Note(Scenario, $"raw broker: {raw.Messages:#,0} messages, {raw.ConfirmedPerSecond:#,0}/s confirmed, {raw.ConsumedPerSecond:#,0}/s consumed and acked");
+            var cpuBefore = (Api: api.CpuTime(), Workers: workers.CpuTime());
+            var result = await Ingest.RunAsync(Scenario, hub, StoreProbe.Postgres(database), settings, cancellationToken);
+            report.Note(Scenario, $"CPU used during ingest: Hub.Api {(api.CpuTime() - cpuBefore.Api).TotalSeconds:0.0} s, Hub.Workers {(workers.CpuTime() - cpuBefore.Workers).TotalSeconds:0.0} s (of {Environment.ProcessorCount} cores)");
+            Record.Ingest(context, Scenario, result, raw);
+            maximum = result.AckedPerSecond;
+        }
+
+        if (screenPop)
+        {
+            foreach (var rate in Rates(settings, maximum))
+            {
+                var echo = await context.EchoAsync(rate, cancellationToken);
+                var pops = await Latency.ScreenPopAsync(Scenario, hub, settings, rate, cancellationToken);
+                Record.Pops(context, Scenario, pops, echo);
+            }
+        }
+
+        if (dial)
+        {
+            Record.Dials(context, Scenario, await Dial.RunAsync(Scenario, hub, settings, cancellationToken));
+        }
+    }
+
+    /// <summary>The target's 1,000 events/s, and the fixed fraction of the maximum measured in this run (when it was).</summary>
+    public static IEnumerable<double> Rates(BenchSettings settings, double? maximum)
+    {
+        yield return settings.TargetEventsPerSecond;
+        if (maximum is { } max && Math.Abs(max * settings.MaxRateFraction - settings.TargetEventsPerSecond) > 50)
+        {
+            yield return Math.Round(max * settings.MaxRateFraction / 10) * 10;
+        }
+    }
+
+    private static async Task<int> MeasureBusMessageAsync(HubClient hub, string broker, CancellationToken cancellationToken)
+    {
+        await using var pool = await AgentPool.StartAsync(hub, "bench message size", 1, cancellationToken);
+        var measured = await BusMessageSize.MeasureAsync(broker,
+            () => pool.Agents[0].Client.InvokeAsync("Publish", Envelopes.Incoming("size-1", Envelopes.Number(1), 1)), cancellationToken);
+        return measured ?? Latency.EnvelopeBytes();
+    }
+}
