@@ -20,14 +20,15 @@ public static class Embedded
             await using var api = await HubProcess.StartAsync("Hub.Api", "embedded", environment, context.LogDirectory);
             context.Report.Machine["embedded default"] = "one Hub.Api process with its defaults (in-memory bus, SQLite in a temporary data directory, workers in-process) and the bench's agents";
             using var hub = new HubClient(api.Url);
+            var probe = StoreProbe.Sqlite(Path.Combine(data, "hub.db"));
             var cpuBefore = api.CpuTime();
-            var result = await Ingest.RunAsync(Scenario, hub, StoreProbe.Sqlite(Path.Combine(data, "hub.db")), settings, cancellationToken);
+            var result = await Ingest.RunAsync(Scenario, hub, probe, settings, cancellationToken);
             context.Report.Note(Scenario, $"CPU used by Hub.Api during ingest: {(api.CpuTime() - cpuBefore).TotalSeconds:0.0} s");
             Record.Ingest(context, Scenario, result, raw: null);
             foreach (var rate in Production.Rates(settings, result.AckedPerSecond))
             {
                 var echo = await context.EchoAsync(rate, cancellationToken);
-                Record.Pops(context, Scenario, await Latency.ScreenPopAsync(Scenario, hub, settings, rate, cancellationToken), echo);
+                Record.Pops(context, Scenario, await Latency.ScreenPopAsync(Scenario, hub, probe, settings, rate, cancellationToken), echo);
             }
 
             Record.Dials(context, Scenario, await Dial.RunAsync(Scenario, hub, settings, cancellationToken));

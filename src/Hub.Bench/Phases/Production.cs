@@ -28,16 +28,17 @@ public static class Production
         await using var api = await HubProcess.StartAsync("Hub.Api", "api", environment, context.LogDirectory);
         report.Machine["production topology"] = "RabbitMQ, PostgreSQL, 1 Hub.Workers process, 1 Hub.Api process and the bench's agents, all on this machine";
         using var hub = new HubClient(api.Url);
+        var probe = StoreProbe.Postgres(database);
 
         double? maximum = null;
         if (ingest)
         {
             var size = await MeasureBusMessageAsync(hub, broker, cancellationToken);
-            report.Note(Scenario, $"raw broker baseline: {settings.IngestDuration.TotalSeconds:0} s of persistent {size}-byte messages (the size of Hub's own bus message for an incoming_call), 256 confirms outstanding, 1 consumer, prefetch 256");
+            report.Note(Scenario, $"raw broker baseline: {settings.IngestDuration.TotalSeconds:0} s of persistent {size}-byte messages (the size of Hub's own bus message for an incoming_call), up to 512 confirms outstanding, 1 consumer, prefetch 256");
             var raw = await RawBroker.RunAsync(broker, size, settings.IngestDuration, cancellationToken);
             report.Note(Scenario, $"raw broker: {raw.Messages:#,0} messages, {raw.ConfirmedPerSecond:#,0}/s confirmed, {raw.ConsumedPerSecond:#,0}/s consumed and acked");
             var cpuBefore = (Api: api.CpuTime(), Workers: workers.CpuTime());
-            var result = await Ingest.RunAsync(Scenario, hub, StoreProbe.Postgres(database), settings, cancellationToken);
+            var result = await Ingest.RunAsync(Scenario, hub, probe, settings, cancellationToken);
             report.Note(Scenario, $"CPU used during ingest: Hub.Api {(api.CpuTime() - cpuBefore.Api).TotalSeconds:0.0} s, Hub.Workers {(workers.CpuTime() - cpuBefore.Workers).TotalSeconds:0.0} s (of {Environment.ProcessorCount} cores)");
             Record.Ingest(context, Scenario, result, raw);
             maximum = result.AckedPerSecond;
@@ -48,7 +49,7 @@ public static class Production
             foreach (var rate in Rates(settings, maximum))
             {
                 var echo = await context.EchoAsync(rate, cancellationToken);
-                var pops = await Latency.ScreenPopAsync(Scenario, hub, settings, rate, cancellationToken);
+                var pops = await Latency.ScreenPopAsync(Scenario, hub, probe, settings, rate, cancellationToken);
                 Record.Pops(context, Scenario, pops, echo);
             }
         }

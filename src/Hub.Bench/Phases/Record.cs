@@ -19,6 +19,7 @@ public static class Record
             raw is null ? null : "raw RabbitMQ publish + consume with acks", raw?.ConsumedPerSecond,
             raw is null ? null : ">= 50% of raw", raw is null ? null : result.PersistedPerSecond >= 0.5 * raw.ConsumedPerSecond));
         report.Note(scenario, result.Detail);
+        report.Note(scenario, result.Consumers);
         report.Note(scenario, $"PublishBatch ack latency under maximum load: {result.BatchAck.Describe()}");
         if (!result.Lossless)
         {

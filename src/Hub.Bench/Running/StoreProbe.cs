@@ -27,6 +27,42 @@ public sealed class StoreProbe(Func<DbConnection> open)
             "SELECT count(*) FROM call_events WHERE tenant_id = @tenantId", new { tenantId }, cancellationToken: cancellationToken));
     }
 
+    /// <summary>What each consumer has written for the tenant: call-log events, event-stream entries, screen-pops.</summary>
+    public async Task<ConsumerCounts> CountsAsync(string tenantId, CancellationToken cancellationToken)
+    {
+        await using var connection = open();
+        return await connection.QuerySingleAsync<ConsumerCounts>(new CommandDefinition(
+            """
+            SELECT (SELECT count(*) FROM call_events WHERE tenant_id = @tenantId) AS CallEvents,
+                   (SELECT count(*) FROM event_stream WHERE tenant_id = @tenantId) AS StreamEvents,
+                   (SELECT count(*) FROM screen_pops WHERE tenant_id = @tenantId) AS ScreenPops
+            """, new { tenantId }, cancellationToken: cancellationToken));
+    }
+
+    /// <summary>Waits until every consumer caught up with the tenant's events (false when nothing moved for <paramref name="stall"/>).</summary>
+    public async Task<bool> WaitForConsumersAsync(string tenantId, long events, long calls, TimeSpan stall, CancellationToken cancellationToken)
+    {
+        var last = await CountsAsync(tenantId, cancellationToken);
+        var lastProgress = System.Diagnostics.Stopwatch.StartNew();
+        while (last.CallEvents < events || last.StreamEvents < events || last.ScreenPops < calls)
+        {
+            if (lastProgress.Elapsed > stall)
+            {
+                return false;
+            }
+
+            await Task.Delay(200, cancellationToken);
+            var now = await CountsAsync(tenantId, cancellationToken);
+            if (now != last)
+            {
+                lastProgress.Restart();
+                last = now;
+            }
+        }
+
+        return true;
+    }
+
     public async Task<HashSet<string>> EventIdsAsync(string tenantId, CancellationToken cancellationToken)
     {
         await using var connection = open();
@@ -47,3 +83,5 @@ public sealed class StoreProbe(Func<DbConnection> open)
             new { tenantId, billsec }, cancellationToken: cancellationToken));
     }
 }
+
+public sealed record ConsumerCounts(long CallEvents, long StreamEvents, long ScreenPops);

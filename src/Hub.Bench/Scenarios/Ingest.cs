@@ -16,6 +16,8 @@ public static class Ingest
     public sealed record Result(long Accepted, double AckedPerSecond, double PersistedPerSecond, Distribution BatchAck, bool Lossless)
     {
         public string Detail { get; init; } = "";
+
+        public string Consumers { get; init; } = "";
     }
 
     private static readonly TimeSpan StallTimeout = TimeSpan.FromSeconds(60);
@@ -36,26 +38,41 @@ public static class Ingest
         var status = () =>
             $"{clock.Elapsed.TotalSeconds:0}s acked {Interlocked.Read(ref accepted):#,0} ({Interlocked.Read(ref accepted) / Math.Max(0.001, clock.Elapsed.TotalSeconds):#,0}/s), persisted {Interlocked.Read(ref persisted):#,0}";
 
+        var done = new TimeSpan?[3];
         var persistedElapsed = await Progress.WhileAsync(scenario, status, async () =>
         {
             await publishing;
             publishElapsed = clock.Elapsed;
             var total = acked.Count;
+            var expected = new long[] { total, total, total / 3 };
             var lastProgress = clock.Elapsed;
+            var last = new long[3];
             while (true)
             {
-                var count = await probe.CountEventsAsync(pool.TenantId, cancellationToken);
-                if (count != Interlocked.Exchange(ref persisted, count))
+                var counts = await probe.CountsAsync(pool.TenantId, cancellationToken);
+                long[] now = [counts.CallEvents, counts.StreamEvents, counts.ScreenPops];
+                Interlocked.Exchange(ref persisted, counts.CallEvents);
+                for (var i = 0; i < 3; i++)
                 {
-                    lastProgress = clock.Elapsed;
+                    if (now[i] != last[i])
+                    {
+                        lastProgress = clock.Elapsed;
+                        last[i] = now[i];
+                    }
+
+                    if (now[i] >= expected[i])
+                    {
+                        done[i] ??= clock.Elapsed;
+                    }
                 }
 
-                if (count >= total || clock.Elapsed - lastProgress > StallTimeout)
+                // Every consumer finished (so the next scenario starts on a quiet hub), or nothing moved for a minute.
+                if (done.All(d => d is not null) || clock.Elapsed - lastProgress > StallTimeout)
                 {
-                    return clock.Elapsed;
+                    return done[0] ?? clock.Elapsed;
                 }
 
-                await Task.Delay(100, cancellationToken);
+                await Task.Delay(200, cancellationToken);
             }
         });
 
@@ -65,8 +82,11 @@ public static class Ingest
         var unexpected = stored.Count - (total - missing);
         var (calls, complete) = await probe.CallsAsync(pool.TenantId, Envelopes.Billsec, cancellationToken);
         var lossless = missing == 0 && unexpected == 0 && calls == total / 3 && complete == calls;
+        string Rate(TimeSpan? at, long count) => at is { } t ? $"{count / t.TotalSeconds:#,0}/s (done after {t.TotalSeconds:0.0} s)" : "not finished";
         return new Result(total, total / publishElapsed.TotalSeconds, total / persistedElapsed.TotalSeconds, batchAcks.Distribution(), lossless)
         {
+            Consumers = $"per consumer, from the first publish: call log {Rate(done[0], total)} events, event stream {Rate(done[1], total)} events, " +
+                $"screen-pop {Rate(done[2], total / 3)} incoming calls",
             Detail = $"{total:#,0} events acked in {publishElapsed.TotalSeconds:0.0} s by {settings.IngestAgents} agents " +
                 $"(PublishBatch of {settings.CallsPerBatch * 3}; {Interlocked.Read(ref refused)} batches refused), all persisted after {persistedElapsed.TotalSeconds:0.0} s; " +
                 $"in the store: {stored.Count:#,0} events, {missing} acked events missing, {unexpected} unexpected; {calls:#,0} calls, {complete:#,0} of them complete (answered, billsec {Envelopes.Billsec}).",

@@ -20,9 +20,9 @@ public static class Latency
     public sealed record PopResult(double OfferedEventsPerSecond, double AchievedEventsPerSecond, Distribution Pop, Distribution Ack, Distribution ToWorker, Distribution ToBrowser, long Missing);
 
     private const int ContactCount = 1000;
-    private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan StallTimeout = TimeSpan.FromSeconds(30);
 
-    public static async Task<PopResult> ScreenPopAsync(string scenario, HubClient hub, BenchSettings settings, double eventsPerSecond, CancellationToken cancellationToken)
+    public static async Task<PopResult> ScreenPopAsync(string scenario, HubClient hub, StoreProbe probe, BenchSettings settings, double eventsPerSecond, CancellationToken cancellationToken)
     {
         await using var pool = await AgentPool.StartAsync(hub, $"bench {scenario} pops {eventsPerSecond:0}", settings.LatencyAgents, cancellationToken);
         await hub.PutContactsAsync(pool.Key, Envelopes.Contacts(ContactCount), cancellationToken);
@@ -50,8 +50,10 @@ public static class Latency
         }
 
         var clock = Stopwatch.StartNew();
+        long ackedEvents = 0;
+        var lastAck = TimeSpan.Zero;
         var status = () => $"{clock.Elapsed.TotalSeconds:0}s at {eventsPerSecond:#,0} events/s: {pops.Count:#,0} pops, {pending.Count} waiting";
-        var calls = await Progress.WhileAsync(scenario, status, async () =>
+        await Progress.WhileAsync(scenario, status, async () =>
         {
             var issued = await Pacer.RunAsync(eventsPerSecond / 2, settings.LatencyDuration, async i =>
             {
@@ -64,18 +66,29 @@ public static class Latency
                 await agent.Client.InvokeAsync("Publish", Envelopes.Incoming(callId, number, 1));
                 acks.Add(Stopwatch.GetElapsedTime(sent).TotalMilliseconds);
                 await agent.Client.InvokeAsync("Publish", Envelopes.Hangup(callId, 2));
+                Interlocked.Add(ref ackedEvents, 2);
+                lastAck = clock.Elapsed;
             }, cancellationToken);
-            var offeredFor = clock.Elapsed;
-            var drain = Stopwatch.StartNew();
-            while (!pending.IsEmpty && drain.Elapsed < DrainTimeout)
+
+            // Pops still arriving is progress; a pop missing once nothing moved for 30 s is lost.
+            var waiting = pending.Count;
+            var lastProgress = Stopwatch.StartNew();
+            while (!pending.IsEmpty && lastProgress.Elapsed < StallTimeout)
             {
                 await Task.Delay(50, cancellationToken);
+                if (pending.Count != waiting)
+                {
+                    waiting = pending.Count;
+                    lastProgress.Restart();
+                }
             }
 
-            return (Issued: issued, Elapsed: offeredFor);
+            // The next measurement starts on a quiet hub: every consumer has caught up with these calls.
+            await probe.WaitForConsumersAsync(pool.TenantId, ackedEvents, issued, StallTimeout, cancellationToken);
+            return issued;
         });
 
-        return new PopResult(eventsPerSecond, calls.Issued * 2 / calls.Elapsed.TotalSeconds, pops.Distribution(), acks.Distribution(),
+        return new PopResult(eventsPerSecond, ackedEvents / lastAck.TotalSeconds, pops.Distribution(), acks.Distribution(),
             toWorker.Distribution(), toBrowser.Distribution(), pending.Count);
     }
 

@@ -14,36 +14,77 @@ public static class RawBroker
 {
     public sealed record Result(long Messages, double ConfirmedPerSecond, double ConsumedPerSecond);
 
-    private const int Outstanding = 256;
+    private const int Outstanding = 512;
 
     public static async Task<Result> RunAsync(string amqpUrl, int messageSize, TimeSpan duration, CancellationToken cancellationToken)
     {
         var factory = new ConnectionFactory { Uri = new Uri(amqpUrl), ClientProvidedName = "hub-bench-raw" };
         await using var publishConnection = await factory.CreateConnectionAsync(cancellationToken);
         await using var consumeConnection = await factory.CreateConnectionAsync(cancellationToken);
+        // Confirms on, the client's own per-message tracking off: this loop keeps a window of outstanding
+        // confirms and releases it as (often multiple) acks arrive, as a tuned publisher does.
         await using var publisher = await publishConnection.CreateChannelAsync(
-            new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true,
-                outstandingPublisherConfirmationsRateLimiter: new ThrottlingRateLimiter(Outstanding)),
-            cancellationToken);
+            new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: false), cancellationToken);
         await using var consumer = await consumeConnection.CreateChannelAsync(cancellationToken: cancellationToken);
 
         var queue = $"hub-bench-raw-{Guid.NewGuid():N}";
         await publisher.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false, cancellationToken: cancellationToken);
         await consumer.BasicQosAsync(0, 256, false, cancellationToken);
 
-        long published = 0;
+        using var window = new SemaphoreSlim(Outstanding);
+        var unconfirmed = new SortedSet<ulong>();
+        long confirmed = 0;
+        long nacked = 0;
+        var allConfirmed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var publishingDone = false;
+        void Settle(ulong tag, bool multiple, bool ack)
+        {
+            int settled;
+            lock (unconfirmed)
+            {
+                var done = multiple ? unconfirmed.GetViewBetween(0, tag).ToList() : unconfirmed.Contains(tag) ? [tag] : [];
+                foreach (var sequence in done)
+                {
+                    unconfirmed.Remove(sequence);
+                }
+
+                settled = done.Count;
+                if (publishingDone && unconfirmed.Count == 0)
+                {
+                    allConfirmed.TrySetResult();
+                }
+            }
+
+            Interlocked.Add(ref ack ? ref confirmed : ref nacked, settled);
+            if (settled > 0)
+            {
+                window.Release(settled);
+            }
+        }
+
+        publisher.BasicAcksAsync += (_, e) =>
+        {
+            Settle(e.DeliveryTag, e.Multiple, ack: true);
+            return Task.CompletedTask;
+        };
+        publisher.BasicNacksAsync += (_, e) =>
+        {
+            Settle(e.DeliveryTag, e.Multiple, ack: false);
+            return Task.CompletedTask;
+        };
+
         long consumed = 0;
         var clock = Stopwatch.StartNew();
         var lastConsumed = TimeSpan.Zero;
-        var publishingDone = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var allConsumed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        long published = 0;
         var receiver = new AsyncEventingBasicConsumer(consumer);
         receiver.ReceivedAsync += async (_, delivery) =>
         {
             await consumer.BasicAckAsync(delivery.DeliveryTag, multiple: false, cancellationToken);
             var count = Interlocked.Increment(ref consumed);
             lastConsumed = clock.Elapsed;
-            if (publishingDone.Task.IsCompleted && count >= Interlocked.Read(ref published))
+            if (Volatile.Read(ref publishingDone) && count >= Interlocked.Read(ref published))
             {
                 allConsumed.TrySetResult();
             }
@@ -53,21 +94,34 @@ public static class RawBroker
         var body = new byte[messageSize];
         Random.Shared.NextBytes(body);
         var properties = new BasicProperties { Persistent = true, ContentType = "application/vnd.masstransit+json" };
-        var status = () => $"{clock.Elapsed.TotalSeconds:0}s confirmed {Interlocked.Read(ref published):#,0}, consumed {Interlocked.Read(ref consumed):#,0}";
-        TimeSpan publishElapsed = default;
+        var status = () => $"{clock.Elapsed.TotalSeconds:0}s confirmed {Interlocked.Read(ref confirmed):#,0}, consumed {Interlocked.Read(ref consumed):#,0}";
+        var confirmElapsed = TimeSpan.Zero;
         await Progress.WhileAsync("raw-broker", status, async () =>
         {
-            // Publishers run concurrently on one channel; the rate limiter keeps at most 256 confirms outstanding.
-            await Task.WhenAll(Enumerable.Range(0, Outstanding).Select(async _ =>
+            while (clock.Elapsed < duration)
             {
-                while (clock.Elapsed < duration)
+                await window.WaitAsync(cancellationToken);
+                var sequence = await publisher.GetNextPublishSequenceNumberAsync(cancellationToken);
+                lock (unconfirmed)
                 {
-                    await publisher.BasicPublishAsync("", queue, mandatory: false, properties, body, cancellationToken);
-                    Interlocked.Increment(ref published);
+                    unconfirmed.Add(sequence);
                 }
-            }));
-            publishElapsed = clock.Elapsed;
-            publishingDone.TrySetResult();
+
+                await publisher.BasicPublishAsync("", queue, mandatory: false, properties, body, cancellationToken);
+                Interlocked.Increment(ref published);
+            }
+
+            lock (unconfirmed)
+            {
+                Volatile.Write(ref publishingDone, true);
+                if (unconfirmed.Count == 0)
+                {
+                    allConfirmed.TrySetResult();
+                }
+            }
+
+            await allConfirmed.Task.WaitAsync(TimeSpan.FromMinutes(2), cancellationToken);
+            confirmElapsed = clock.Elapsed;
             if (Interlocked.Read(ref consumed) >= published)
             {
                 allConsumed.TrySetResult();
@@ -77,7 +131,12 @@ public static class RawBroker
         });
 
         await publisher.QueueDeleteAsync(queue, cancellationToken: cancellationToken);
-        return new Result(published, published / publishElapsed.TotalSeconds, published / lastConsumed.TotalSeconds);
+        if (nacked > 0)
+        {
+            throw new InvalidOperationException($"The broker nacked {nacked} of {published} raw messages.");
+        }
+
+        return new Result(published, published / confirmElapsed.TotalSeconds, published / lastConsumed.TotalSeconds);
     }
 }
 
