@@ -25,7 +25,7 @@ public static class Embedded
             var result = await Ingest.RunAsync(Scenario, hub, probe, settings, cancellationToken);
             context.Report.Note(Scenario, $"CPU used by Hub.Api during ingest: {(api.CpuTime() - cpuBefore).TotalSeconds:0.0} s");
             Record.Ingest(context, Scenario, result, raw: null);
-            foreach (var rate in Production.Rates(settings, result.AckedPerSecond))
+            foreach (var rate in Production.Rates(settings, result.PersistedPerSecond))
             {
                 var echo = await context.EchoAsync(rate, cancellationToken);
                 Record.Pops(context, Scenario, await Latency.ScreenPopAsync(Scenario, hub, probe, settings, rate, cancellationToken), echo);
