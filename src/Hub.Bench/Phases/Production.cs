@@ -11,6 +11,7 @@ namespace Hub.Bench.Phases;
 public static class Production
 {
     private const string Scenario = "production";
+    private static readonly TimeSpan QuietTimeout = TimeSpan.FromMinutes(3);
 
     public static async Task RunAsync(BenchContext context, bool ingest, bool screenPop, bool dial, CancellationToken cancellationToken)
     {
@@ -38,9 +39,20 @@ public static class Production
             var raw = await RawBroker.RunAsync(broker, size, settings.IngestDuration, cancellationToken);
             report.Note(Scenario, $"raw broker: {raw.Messages:#,0} messages, {raw.ConfirmedPerSecond:#,0}/s confirmed, {raw.ConsumedPerSecond:#,0}/s consumed and acked");
             var cpuBefore = (Api: api.CpuTime(), Workers: workers.CpuTime());
-            var result = await Ingest.RunAsync(Scenario, hub, probe, settings, cancellationToken);
+            Ingest.Result result;
+            await using (var depths = await QueueDepths.StartAsync(broker))
+            {
+                result = await Ingest.RunAsync(Scenario, hub, probe, settings, cancellationToken);
+                report.Note(Scenario, "worker queues during ingest (from the first publish): " + depths.Describe());
+            }
+
             report.Note(Scenario, $"CPU used during ingest: Hub.Api {(api.CpuTime() - cpuBefore.Api).TotalSeconds:0.0} s, Hub.Workers {(workers.CpuTime() - cpuBefore.Workers).TotalSeconds:0.0} s (of {Environment.ProcessorCount} cores)");
             Record.Ingest(context, Scenario, result, raw);
+            var stages = await IngestStages.RunAsync(database, broker, "bench-stages", size, 200, cancellationToken);
+            report.Note(Scenario, "an idle Publish's stages with raw clients on the same servers, one at a time: " +
+                $"dedupe SELECT {stages.DedupeSelect.Describe()}; persistent publish + broker confirm {stages.PublishConfirm.Describe()}; " +
+                $"remember INSERT + COMMIT {stages.RememberInsert.Describe()}");
+
             // The sustainable maximum is what the workers persist; acks alone can outrun them for a while.
             maximum = result.PersistedPerSecond;
         }
@@ -50,13 +62,17 @@ public static class Production
             foreach (var rate in Rates(settings, maximum))
             {
                 var echo = await context.EchoAsync(rate, cancellationToken);
+                await QueueDepths.WaitEmptyAsync(broker, QuietTimeout, cancellationToken);
+                await using var depths = await QueueDepths.StartAsync(broker);
                 var pops = await Latency.ScreenPopAsync(Scenario, hub, probe, settings, rate, cancellationToken);
                 Record.Pops(context, Scenario, pops, echo);
+                report.Note(Scenario, $"worker queues during the screen-pops at {rate:#,0} events/s: " + depths.Describe());
             }
         }
 
         if (dial)
         {
+            await QueueDepths.WaitEmptyAsync(broker, QuietTimeout, cancellationToken);
             Record.Dials(context, Scenario, await Dial.RunAsync(Scenario, hub, settings, cancellationToken));
         }
     }

@@ -22,6 +22,8 @@ public sealed class HubProcess : IAsyncDisposable
         _log = log;
         Url = url;
         LogPath = logPath;
+        // Ctrl+C or a crash of the bench must not leave Hub processes behind.
+        AppDomain.CurrentDomain.ProcessExit += KillOnExit;
     }
 
     public string Url { get; }
@@ -132,8 +134,24 @@ public sealed class HubProcess : IAsyncDisposable
         return _process.TotalProcessorTime;
     }
 
+    private void KillOnExit(object? sender, EventArgs e)
+    {
+        try
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill(entireProcessTree: true);
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            // Already disposed: nothing left to stop.
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
+        AppDomain.CurrentDomain.ProcessExit -= KillOnExit;
         if (!_process.HasExited)
         {
             // SIGTERM: the host stops gracefully (presence rows, bus), as an orchestrator would stop it.

@@ -17,8 +17,9 @@ public static class Connections
         public double BytesPerConnection => StillUp == 0 ? 0 : (RssAfter - RssBefore) / (double)StillUp;
     }
 
-    public static async Task<Result> RunAsync(HubProcess node, BenchSettings settings, CancellationToken cancellationToken)
+    public static async Task<Result> RunAsync(HubProcess node, int count, BenchSettings settings, CancellationToken cancellationToken)
     {
+        settings = settings with { Connections = count };
         using var hub = new HubClient(node.Url);
         var agents = Math.Max(1, settings.Connections / settings.ConnectionsPerAgent);
         var (_, key) = await hub.CreateTenantAsync("bench connections", cancellationToken);
@@ -71,5 +72,24 @@ public static class Connections
             await Parallel.ForEachAsync(clients.Where(c => c is not null), new ParallelOptions { MaxDegreeOfParallelism = 64 },
                 async (client, _) => await client!.DisposeAsync());
         }
+    }
+}
+
+/// <summary>The open-file limit every process here inherits: one descriptor per socket on both ends.</summary>
+public static class FileLimit
+{
+    /// <summary>The soft "Max open files" of this process (children inherit it), or null when unknown.</summary>
+    public static int? Current()
+    {
+        foreach (var line in File.Exists("/proc/self/limits") ? File.ReadLines("/proc/self/limits") : [])
+        {
+            if (line.StartsWith("Max open files", StringComparison.Ordinal))
+            {
+                var parts = line["Max open files".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                return int.TryParse(parts[0], System.Globalization.CultureInfo.InvariantCulture, out var soft) ? soft : null;
+            }
+        }
+
+        return null;
     }
 }
