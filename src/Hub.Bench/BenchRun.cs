@@ -53,6 +53,8 @@ public static class BenchRun
         }
 
         context.Report.FinishedAt = DateTimeOffset.UtcNow;
+        // Other work on the machine skews every figure: say how busy it was at both ends.
+        context.Report.Machine["load average at end"] = Machine.LoadAverage();
         var (markdown, json) = await ReportWriter.WriteAsync(context.Report, folder, stamp);
         Progress.Line("done", $"{(context.Report.FinishedAt - started).TotalMinutes:0.0} min; report: {markdown} and {json}");
         Console.WriteLine();

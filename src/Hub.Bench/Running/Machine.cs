@@ -15,8 +15,12 @@ public static class Machine
         facts["os"] = FirstValue("/etc/os-release", "PRETTY_NAME", '=')?.Trim('"') ?? RuntimeInformation.OSDescription;
         facts["kernel"] = RuntimeInformation.OSDescription;
         facts[".NET"] = RuntimeInformation.FrameworkDescription;
-        facts["load average at start"] = File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "?";
+        facts["load average at start"] = LoadAverage();
     }
+
+    /// <summary>The 1, 5 and 15 minute load averages.</summary>
+    public static string LoadAverage() =>
+        File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "?";
 
     /// <summary>Lifts this process's open-file limit (children inherit it): one descriptor per socket, 20,000 agents.</summary>
     public static async Task RaiseFileLimitAsync()

@@ -67,7 +67,7 @@ public static class CallsQueries
         }
 
         var filled = columns.Where(c => Generators.ContainsKey(c.Name)).Select(c => c.Name).ToList();
-        var sql = $"INSERT INTO calls ({string.Join(", ", filled)}) SELECT {string.Join(", ", filled.Select(c => Generators[c]))} FROM generate_series(1, @count) g";
+        var sql = $"INSERT INTO calls ({string.Join(", ", filled)}) SELECT {string.Join(", ", filled.Select(c => Generators[c]))} FROM generate_series(1, @count::bigint) g";
         await connection.ExecuteAsync(new CommandDefinition(sql,
             new { tenantId, prefix = $"gen-{tenantId[..8]}-", count, now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() },
             commandTimeout: 1800, cancellationToken: cancellationToken));
