@@ -12,6 +12,7 @@ public static class BenchRun
 
     public static async Task<int> RunAsync(BenchSettings settings, string[] selected, string? output, CancellationToken cancellationToken)
     {
+        Progress.ConfigureConsole();
         await Machine.RaiseFileLimitAsync();
         var started = DateTimeOffset.UtcNow;
         var stamp = started.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture);

@@ -12,6 +12,16 @@ public static class Progress
     private static readonly Stopwatch Clock = Stopwatch.StartNew();
     private static readonly Lock Gate = new();
 
+    /// <summary>In a CI log (output redirected): no escape codes, and long lines instead of wrapping at 80 columns.</summary>
+    public static void ConfigureConsole()
+    {
+        if (Console.IsOutputRedirected)
+        {
+            AnsiConsole.Profile.Capabilities.Ansi = false;
+            AnsiConsole.Profile.Width = 240;
+        }
+    }
+
     public static void Line(string scenario, string text)
     {
         lock (Gate)

@@ -16,6 +16,9 @@ public static class Machine
         facts["kernel"] = RuntimeInformation.OSDescription;
         facts[".NET"] = RuntimeInformation.FrameworkDescription;
         facts["load average at start"] = LoadAverage();
+        facts["build"] = Repository.Configuration == "Release"
+            ? "Release"
+            : $"{Repository.Configuration}: not representative, run with -c Release";
     }
 
     /// <summary>The 1, 5 and 15 minute load averages.</summary>
