@@ -57,6 +57,11 @@ public sealed class QueueDepths : IAsyncDisposable
             return string.Join("; ", Queues.Where(_seen.ContainsKey).Select(q =>
             {
                 var (max, at, empty) = _seen[q];
+                if (max == 0)
+                {
+                    return $"{q} never had a backlog";
+                }
+
                 return $"{q} at most {max:#,0} waiting (at {at.TotalSeconds:0} s)" + (empty is { } e ? $", empty at {e.TotalSeconds:0} s" : ", never empty again");
             }));
         }
