@@ -49,4 +49,7 @@ echo "==> Browser tests: /demo and /dashboard in Debian's Chromium"
 [ -x /usr/bin/chromium ] || apt_install chromium
 (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error && npm test)
 
+echo "==> Benchmark, short mode (prints figures; fails on lost events or a crash, never on timings)"
+dotnet run -c Release --project src/Hub.Bench -- --short
+
 echo "==> All tests passed"

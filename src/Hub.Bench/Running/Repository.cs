@@ -1,0 +1,28 @@
+using System.Reflection;
+
+namespace Hub.Bench.Running;
+
+/// <summary>Where the repository and the Api/Workers builds of the bench's own configuration are.</summary>
+public static class Repository
+{
+    public static string Root { get; } = FindRoot();
+
+    public static string Configuration { get; } =
+        typeof(Repository).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Release";
+
+    public static string Build(string project) =>
+        Path.Combine(Root, "src", project, "bin", Configuration, "net10.0", project + ".dll");
+
+    private static string FindRoot()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            if (File.Exists(Path.Combine(directory.FullName, "Hub.sln")))
+            {
+                return directory.FullName;
+            }
+        }
+
+        throw new InvalidOperationException($"Hub.sln not found above {AppContext.BaseDirectory}; run the bench from the repository.");
+    }
+}

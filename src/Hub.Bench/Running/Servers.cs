@@ -1,0 +1,75 @@
+using Dapper;
+using Hub.Tests.Fixtures;
+using Npgsql;
+using RabbitMQ.Client;
+
+namespace Hub.Bench.Running;
+
+/// <summary>
+/// PostgreSQL and RabbitMQ for the production-topology scenarios: the tests' private servers, started on first
+/// use, or the servers named by HUB_TEST_POSTGRES / HUB_TEST_RABBITMQ_URL.
+/// </summary>
+public sealed class Servers : IAsyncDisposable
+{
+    private PostgresServer? _postgres;
+    private RabbitMqServer? _rabbitMq;
+
+    private static string? ExternalPostgres => Environment.GetEnvironmentVariable(PostgresFixture.ConnectionStringVariable) is { Length: > 0 } value ? value : null;
+
+    private static string? ExternalRabbitMq => Environment.GetEnvironmentVariable(RabbitMqFixture.UrlVariable) is { Length: > 0 } value ? value : null;
+
+    /// <summary>A fresh, empty database.</summary>
+    public async Task<string> DatabaseAsync()
+    {
+        if (ExternalPostgres is { } external)
+        {
+            return await PostgresServer.CreateDatabaseOnAsync(external, null);
+        }
+
+        _postgres ??= await PostgresServer.StartAsync();
+        return await _postgres.CreateDatabaseAsync();
+    }
+
+    /// <summary>A fresh virtual host on the private broker; with HUB_TEST_RABBITMQ_URL, that URL as it is.</summary>
+    public async Task<string> VirtualHostAsync()
+    {
+        if (ExternalRabbitMq is { } external)
+        {
+            return external;
+        }
+
+        _rabbitMq ??= await RabbitMqServer.StartAsync();
+        return await _rabbitMq.CreateVirtualHostAsync();
+    }
+
+    public string Where => (ExternalPostgres is null ? "PostgreSQL: private server started by the bench on this machine (fsync off, as the tests run it)" : "PostgreSQL: HUB_TEST_POSTGRES")
+        + "; " + (ExternalRabbitMq is null ? "RabbitMQ: private node started by the bench on this machine" : "RabbitMQ: HUB_TEST_RABBITMQ_URL");
+
+    public static async Task<string> PostgresVersionAsync(string connectionString)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        return await connection.ExecuteScalarAsync<string>("SHOW server_version") ?? "?";
+    }
+
+    public static async Task<string> RabbitMqVersionAsync(string amqpUrl)
+    {
+        var factory = new ConnectionFactory { Uri = new Uri(amqpUrl) };
+        await using var connection = await factory.CreateConnectionAsync();
+        return connection.ServerProperties is { } properties && properties.TryGetValue("version", out var version) && version is byte[] bytes
+            ? System.Text.Encoding.UTF8.GetString(bytes)
+            : "?";
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_postgres is not null)
+        {
+            await _postgres.DisposeAsync();
+        }
+
+        if (_rabbitMq is not null)
+        {
+            await _rabbitMq.DisposeAsync();
+        }
+    }
+}
