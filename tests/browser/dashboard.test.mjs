@@ -7,11 +7,10 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:http';
 import { join } from 'node:path';
 import * as signalR from '@microsoft/signalr';
-import { chromium } from 'playwright-core';
 import { adminKey, createHub } from './hub-process.mjs';
+import { close, launchChromium, listen } from './support.mjs';
 
 const screenshots = join(import.meta.dirname, 'screenshots');
 
@@ -82,26 +81,18 @@ async function callsLogged(account, count) {
   }
 }
 
-function serve(handler) {
-  return new Promise((done, fail) => {
-    const server = createServer(handler);
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => done({ server, origin: `http://127.0.0.1:${server.address().port}` }));
-  });
-}
-
 before(async () => {
   hub = await createHub();
   await hub.start();
   // The portal frames the dashboard and, beside it, a page of another origin (a compromised widget).
-  portal = await serve((request, response) => {
+  portal = await listen((request, response) => {
     const url = new URL(request.url, 'http://portal');
     response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
     response.end(`<!doctype html><title>Portal</title><h1>Portal</h1>
       <iframe id="dashboard" src="${url.searchParams.get('embed')}" width="1300" height="900"></iframe>
       <iframe id="widget" src="${evil.origin}/widget" width="200" height="100"></iframe>`);
   });
-  evil = await serve((request, response) => {
+  evil = await listen((request, response) => {
     response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
     response.end(request.url.startsWith('/widget')
       ? '<!doctype html><title>Widget</title><p>widget</p>'
@@ -125,20 +116,12 @@ before(async () => {
   await playCalls(accounts.stranger, 'sam', [{ id: 's-secret', number: '0922222222' }]);
   await Promise.all([callsLogged(accounts.parent, 4), callsLogged(accounts.child, 1), callsLogged(accounts.stranger, 1)]);
 
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {
   await browser?.close();
-  for (const site of [portal, evil]) {
-    site?.server.closeAllConnections?.();
-    await new Promise((done) => (site ? site.server.close(() => done()) : done()));
-  }
+  await Promise.all([close(portal?.server), close(evil?.server)]);
   await hub?.dispose();
 });
 

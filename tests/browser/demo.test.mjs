@@ -5,8 +5,8 @@ import { after, afterEach, before, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { chromium } from 'playwright-core';
 import { adminKey, createHub } from './hub-process.mjs';
+import { launchChromium } from './support.mjs';
 
 const screenshots = join(import.meta.dirname, 'screenshots');
 const docsImage = resolve(import.meta.dirname, '..', '..', 'docs', 'images', 'demo.png');
@@ -21,12 +21,7 @@ let page;
 before(async () => {
   hub = await createHub();
   await hub.start();
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
   config = await (await fetch(`${hub.url}/demo/api/config`)).json();
 });
 

@@ -3,9 +3,8 @@
 // until the account lists it, as seed 003 describes.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
-import { chromium } from 'playwright-core';
 import { adminKey, createHub } from './hub-process.mjs';
+import { close, launchChromium, listen } from './support.mjs';
 
 let hub;
 let browser;
@@ -14,26 +13,16 @@ let portal;
 before(async () => {
   hub = await createHub();
   await hub.start();
-  portal = await new Promise((done, fail) => {
-    const server = createServer((_request, response) => {
-      response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-      response.end(`<!doctype html><title>Portal</title><h1>Portal</h1><iframe id="embed" src="${hub.url}/demo/" width="1200" height="800"></iframe>`);
-    });
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => done({ server, origin: `http://127.0.0.1:${server.address().port}` }));
+  portal = await listen((_request, response) => {
+    response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    response.end(`<!doctype html><title>Portal</title><h1>Portal</h1><iframe id="embed" src="${hub.url}/demo/" width="1200" height="800"></iframe>`);
   });
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {
   await browser?.close();
-  portal?.server.closeAllConnections?.();
-  await new Promise((done) => (portal ? portal.server.close(() => done()) : done()));
+  await close(portal?.server);
   await hub?.dispose();
 });
 

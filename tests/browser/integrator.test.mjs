@@ -6,9 +6,8 @@
 // Hub__CrmOrigins cannot get a session.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
-import { chromium } from 'playwright-core';
 import { adminKey, createHub } from './hub-process.mjs';
+import { close, launchChromium, listen } from './support.mjs';
 
 const SIGNAL_TIMEOUT_MS = 20_000;
 const AGENT_ID = 'agent-42';
@@ -22,26 +21,6 @@ let tenantId;
 let apiKey;
 
 // ---- the integrator's servers -------------------------------------------------------------------
-
-/** Listens on a free port of 127.0.0.1 and resolves to {server, origin}. */
-function listen(handler) {
-  return new Promise((done, fail) => {
-    const server = createServer((request, response) => {
-      Promise.resolve(handler(request, response)).catch((error) => {
-        response.writeHead(500, { 'content-type': 'text/plain' });
-        response.end(String(error?.stack ?? error));
-      });
-    });
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => done({ server, origin: `http://127.0.0.1:${server.address().port}` }));
-  });
-}
-
-function close(server) {
-  if (!server) return Promise.resolve();
-  server.closeAllConnections?.();
-  return new Promise((done) => server.close(() => done()));
-}
 
 /** The CRM page, from the README snippet only: the webphone iframe, the hub's relay, pop/status/command. */
 function crmPage(ownOrigin) {
@@ -253,12 +232,7 @@ before(async () => {
   const files = await phone.load();
   assert.deepEqual(files.sort(), ['/webphone-simulator/index.html', '/webphone-simulator/simulator.css', '/webphone-simulator/simulator.js']);
 
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
 
   // README "A call, end to end", steps 1 and 2, with the admin key and then the tenant's own key.
   const tenant = await rest('POST', '/api/v1/tenants', { key: adminKey, body: { name: 'Integrator Inc' } });
