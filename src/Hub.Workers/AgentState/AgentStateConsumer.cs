@@ -1,19 +1,36 @@
 using Dapper;
 using Hub.Contracts;
 using Hub.Store;
+using Hub.Workers.Batching;
 using MassTransit;
 
 namespace Hub.Workers.AgentState;
 
 /// <summary>
 /// Keeps each agent's webphone state (registered, current call) for presence. Every update is guarded
-/// by the event's time, so a late or repeated event never overwrites a newer state.
+/// by the event's time, so a late or repeated event never overwrites a newer state, and a batch's events
+/// can be applied in any order (one statement each, one transaction per batch).
 /// </summary>
-public sealed class AgentStateConsumer(HubDatabase database) : IConsumer<IWebphoneEvent>
+public sealed class AgentStateConsumer(HubDatabase database) : IConsumer<Batch<IWebphoneEvent>>
 {
-    public async Task Consume(ConsumeContext<IWebphoneEvent> context)
+    public Task Consume(ConsumeContext<Batch<IWebphoneEvent>> context) =>
+        EventBatches.WriteAsync(context.Message.DistinctEvents(), events => ApplyAsync(events, context.CancellationToken));
+
+    private async Task ApplyAsync(IReadOnlyList<IWebphoneEvent> events, CancellationToken cancellationToken)
     {
-        var message = context.Message;
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        foreach (var message in events)
+        {
+            var (sql, args) = Update(message);
+            await connection.ExecuteAsync(new CommandDefinition(sql, args, transaction, cancellationToken: cancellationToken));
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    private static (string Sql, object Args) Update(IWebphoneEvent message)
+    {
         var args = new
         {
             message.TenantId,
@@ -60,7 +77,6 @@ public sealed class AgentStateConsumer(HubDatabase database) : IConsumer<IWebpho
                 """,
         };
 
-        await using var connection = await database.OpenAsync(context.CancellationToken);
-        await connection.ExecuteAsync(new CommandDefinition(sql, args, cancellationToken: context.CancellationToken));
+        return (sql, args);
     }
 }

@@ -1,3 +1,4 @@
+using Hub.Workers.Batching;
 using MassTransit;
 
 namespace Hub.Workers.AgentState;
@@ -8,5 +9,5 @@ public sealed class AgentStateConsumerDefinition : ConsumerDefinition<AgentState
 
     protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator,
         IConsumerConfigurator<AgentStateConsumer> consumerConfigurator, IRegistrationContext context) =>
-        endpointConfigurator.UseMessageRetry(retry => retry.UseStoreRetry());
+        endpointConfigurator.UseEventBatches(consumerConfigurator, concurrencyLimit: 1);
 }

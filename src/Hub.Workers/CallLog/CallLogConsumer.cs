@@ -4,88 +4,117 @@ using Hub.Contracts;
 using Hub.Store;
 using Hub.Store.Config;
 using Hub.Store.Phones;
+using Hub.Workers.Batching;
 using MassTransit;
 
 namespace Hub.Workers.CallLog;
 
 /// <summary>
-/// Logs every call event and rebuilds the call row from all of its events. The event insert is
-/// idempotent on (tenant, event_id) and the rebuild is a pure function of the event set, so redelivery,
-/// duplicates and any arrival order give the same call record.
+/// Logs every call event and rebuilds the call rows from all of their events, a batch of events at a time:
+/// one transaction, one multi-row insert, one read of the affected calls' events, one multi-row upsert.
+/// The event insert is idempotent on (tenant, event_id) and the rebuild is a pure function of the event set,
+/// so redelivery, duplicates and any arrival order give the same call record.
 /// </summary>
-public sealed class CallLogConsumer(HubDatabase database, TenantConfigReader configs, TimeProvider clock) : IConsumer<IWebphoneEvent>
+public sealed class CallLogConsumer(HubDatabase database, TenantConfigReader configs, TimeProvider clock) : IConsumer<Batch<IWebphoneEvent>>
 {
     // Click-to-call options reach the call through the dial command when the webphone does not echo them.
     private static readonly TimeSpan DialCorrelationWindow = TimeSpan.FromMinutes(2);
 
-    public async Task Consume(ConsumeContext<IWebphoneEvent> context)
+    public async Task Consume(ConsumeContext<Batch<IWebphoneEvent>> context)
     {
-        var message = context.Message;
-        if (message.CallId is null)
+        var events = context.Message.DistinctEvents().Where(message => message.CallId is not null).ToList();
+        if (events.Count == 0)
         {
             return;
         }
 
         var cancellationToken = context.CancellationToken;
-        var config = await configs.ReadCachedAsync(message.TenantId, cancellationToken);
-        var countryCode = configs.CountryCodeOf(config.Config);
+        var countryCodes = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var tenantId in events.Select(message => message.TenantId).Distinct())
+        {
+            var config = await configs.ReadCachedAsync(tenantId, cancellationToken);
+            countryCodes[tenantId] = configs.CountryCodeOf(config.Config);
+        }
 
+        await EventBatches.WriteAsync(events, batch => LogAsync(batch, countryCodes, cancellationToken));
+    }
+
+    private async Task LogAsync(IReadOnlyList<IWebphoneEvent> events, Dictionary<string, string> countryCodes, CancellationToken cancellationToken)
+    {
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         if (database.Dialect == SqlDialect.Postgres)
         {
-            // Concurrent consumers may hold two events of one call; each rebuild must see the other's
-            // event, so rebuilds of one call take turns. (SQLite has one writer: they already do.)
+            // Concurrent consumers may hold events of one call; each rebuild must see the other's events, so
+            // rebuilds of one call take turns. A batch locks all of its calls at once, in one global order, so
+            // two batches waiting for each other's calls cannot deadlock. (SQLite has one writer: they take turns.)
             await connection.ExecuteAsync(new CommandDefinition(
-                "SELECT pg_advisory_xact_lock(hashtextextended(@key, 0))",
-                new { key = message.TenantId + "/" + message.CallId }, transaction, cancellationToken: cancellationToken));
+                """
+                SELECT pg_advisory_xact_lock(h)
+                FROM (SELECT DISTINCT hashtextextended(k, 0) AS h FROM unnest(@keys) AS k ORDER BY h) AS locks
+                """,
+                new { keys = events.Select(message => message.TenantId + "/" + message.CallId).Distinct().ToArray() },
+                transaction, cancellationToken: cancellationToken));
         }
 
-        var (campaignId, leadId) = message.Type == "outgoing_call"
-            ? await FindDialOptionsAsync(connection, transaction, message, countryCode, cancellationToken)
-            : (null, null);
-
-        var inserted = await connection.ExecuteAsync(new CommandDefinition(
-            """
-            INSERT INTO call_events (tenant_id, event_id, call_id, agent_id, type, seq, occurred_at, received_at, payload, campaign_id, lead_id)
-            VALUES (@TenantId, @EventId, @CallId, @AgentId, @Type, @Seq, @OccurredAt, @ReceivedAt, @Payload, @campaignId, @leadId)
-            ON CONFLICT (tenant_id, event_id) DO NOTHING
-            """,
-            new
-            {
-                message.TenantId,
-                EventId = message.EventId.ToString(),
-                message.CallId,
-                message.AgentId,
-                message.Type,
-                message.Seq,
-                OccurredAt = message.OccurredAt.ToUnixTimeMilliseconds(),
-                ReceivedAt = message.ReceivedAt.ToUnixTimeMilliseconds(),
-                Payload = message.Payload.GetRawText(),
-                campaignId,
-                leadId,
-            }, transaction, cancellationToken: cancellationToken));
-        if (inserted == 0)
+        var rows = new List<object?[]>(events.Count);
+        foreach (var message in events)
         {
-            // Already logged, and the rebuild that followed committed with it.
+            var (campaignId, leadId) = message.Type == "outgoing_call"
+                ? await FindDialOptionsAsync(connection, transaction, message, countryCodes[message.TenantId], cancellationToken)
+                : (null, null);
+            rows.Add([
+                message.TenantId, message.EventId.ToString(), message.CallId, message.AgentId, message.Type, message.Seq,
+                message.OccurredAt.ToUnixTimeMilliseconds(), message.ReceivedAt.ToUnixTimeMilliseconds(), message.Payload.GetRawText(),
+                campaignId, leadId,
+            ]);
+        }
+
+        var (values, parameters) = SqlRows.Values(rows, row => row);
+        // Only the calls that got a new event are rebuilt: an event already logged was rebuilt when it committed.
+        var changed = (await connection.QueryAsync<(string TenantId, string CallId)>(new CommandDefinition(
+            $"""
+            INSERT INTO call_events (tenant_id, event_id, call_id, agent_id, type, seq, occurred_at, received_at, payload, campaign_id, lead_id)
+            VALUES {values}
+            ON CONFLICT (tenant_id, event_id) DO NOTHING
+            RETURNING tenant_id, call_id
+            """, parameters, transaction, cancellationToken: cancellationToken))).Distinct().ToList();
+        if (changed.Count == 0)
+        {
             await transaction.CommitAsync(cancellationToken);
             return;
         }
 
-        var events = (await connection.QueryAsync<CallEventRow>(new CommandDefinition(
-            """
-            SELECT event_id, call_id, agent_id, type, seq, occurred_at, received_at, payload, campaign_id, lead_id
-            FROM call_events WHERE tenant_id = @TenantId AND call_id = @CallId
-            """, new { message.TenantId, message.CallId }, transaction, cancellationToken: cancellationToken))).ToList();
-        var call = CallRecordBuilder.Build(events);
-        var remote = call.RemoteNumber is null ? null : PhoneNumbers.Normalise(call.RemoteNumber, countryCode)?.E164 ?? call.RemoteNumber;
+        var calls = new List<object?[]>(changed.Count);
+        var now = clock.NowMs();
+        foreach (var tenant in changed.GroupBy(call => call.TenantId, StringComparer.Ordinal))
+        {
+            var callIds = tenant.Select(call => call.CallId).ToArray();
+            var stored = await connection.QueryAsync<CallEventRow>(new CommandDefinition(
+                $"""
+                SELECT event_id, call_id, agent_id, type, seq, occurred_at, received_at, payload, campaign_id, lead_id
+                FROM call_events WHERE tenant_id = @tenantId AND call_id {database.InList("callIds")}
+                """, new { tenantId = tenant.Key, callIds }, transaction, cancellationToken: cancellationToken));
+            foreach (var callEvents in stored.GroupBy(row => row.CallId, StringComparer.Ordinal))
+            {
+                var call = CallRecordBuilder.Build(callEvents.ToList());
+                var remote = call.RemoteNumber is null
+                    ? null
+                    : PhoneNumbers.Normalise(call.RemoteNumber, countryCodes[tenant.Key])?.E164 ?? call.RemoteNumber;
+                calls.Add([
+                    tenant.Key, call.CallId, call.AgentId, call.Direction, call.FromNumber, call.ToNumber, remote, call.Status,
+                    call.StartedAt, call.AnsweredAt, call.EndedAt, call.RingSeconds, call.Billsec, call.HangupCause, call.CampaignId,
+                    call.LeadId, now,
+                ]);
+            }
+        }
 
+        var (callValues, callParameters) = SqlRows.Values(calls, row => row);
         await connection.ExecuteAsync(new CommandDefinition(
-            """
+            $"""
             INSERT INTO calls (tenant_id, call_id, agent_id, direction, from_number, to_number, remote_number, status,
-                               started_at, answered_at, ended_at, ring_seconds, billsec, hangup_cause, campaign_id, lead_id, updated_at, end_reason)
-            VALUES (@tenantId, @CallId, @AgentId, @Direction, @FromNumber, @ToNumber, @remote, @Status,
-                    @StartedAt, @AnsweredAt, @EndedAt, @RingSeconds, @Billsec, @HangupCause, @CampaignId, @LeadId, @now, NULL)
+                               started_at, answered_at, ended_at, ring_seconds, billsec, hangup_cause, campaign_id, lead_id, updated_at)
+            VALUES {callValues}
             ON CONFLICT (tenant_id, call_id) DO UPDATE SET
                 agent_id = excluded.agent_id, direction = excluded.direction, from_number = excluded.from_number,
                 to_number = excluded.to_number, remote_number = excluded.remote_number, status = excluded.status,
@@ -93,13 +122,7 @@ public sealed class CallLogConsumer(HubDatabase database, TenantConfigReader con
                 ring_seconds = excluded.ring_seconds, billsec = excluded.billsec, hangup_cause = excluded.hangup_cause,
                 campaign_id = excluded.campaign_id, lead_id = excluded.lead_id, updated_at = excluded.updated_at,
                 end_reason = NULL
-            """,
-            new
-            {
-                tenantId = message.TenantId, call.CallId, call.AgentId, call.Direction, call.FromNumber, call.ToNumber, remote,
-                call.Status, call.StartedAt, call.AnsweredAt, call.EndedAt, call.RingSeconds, call.Billsec, call.HangupCause,
-                call.CampaignId, call.LeadId, now = clock.NowMs(),
-            }, transaction, cancellationToken: cancellationToken));
+            """, callParameters, transaction, cancellationToken: cancellationToken));
         await transaction.CommitAsync(cancellationToken);
     }
 

@@ -1,3 +1,4 @@
+using Hub.Workers.Batching;
 using MassTransit;
 
 namespace Hub.Workers.CallLog;
@@ -6,7 +7,8 @@ public sealed class CallLogConsumerDefinition : ConsumerDefinition<CallLogConsum
 {
     public CallLogConsumerDefinition() => EndpointName = "hub-call-log";
 
+    // Two batches at a time: one is written while the next one fills. Batches sharing a call take turns.
     protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator,
         IConsumerConfigurator<CallLogConsumer> consumerConfigurator, IRegistrationContext context) =>
-        endpointConfigurator.UseMessageRetry(retry => retry.UseStoreRetry());
+        endpointConfigurator.UseEventBatches(consumerConfigurator, concurrencyLimit: 2);
 }

@@ -2,25 +2,32 @@ using System.Text.Json;
 using Dapper;
 using Hub.Contracts;
 using Hub.Store;
+using Hub.Workers.Batching;
 using MassTransit;
 
 namespace Hub.Workers.EventStream;
 
 /// <summary>
-/// Appends every webphone event to <c>event_stream</c>, the store behind <c>GET /api/v1/events/stream</c>.
-/// The insert is idempotent on (tenant, event_id): a redelivered or duplicate event keeps its first
-/// position. Because the stream lives in the shared store, any Api node can serve (and resume) it.
+/// Appends every webphone event to <c>event_stream</c>, the store behind <c>GET /api/v1/events/stream</c>, a
+/// batch at a time in the batch's order. The insert is idempotent on (tenant, event_id): a redelivered or
+/// duplicate event keeps its first position. Because the stream lives in the shared store, any Api node can
+/// serve (and resume) it.
 /// </summary>
-public sealed class EventStreamConsumer(HubDatabase database) : IConsumer<IWebphoneEvent>
+public sealed class EventStreamConsumer(HubDatabase database) : IConsumer<Batch<IWebphoneEvent>>
 {
     // Any constant works; it only has to be the same for every appender.
     private const long AppendLockKey = 0x4875_6245_7653_7472; // "HubEvStr"
 
-    public async Task Consume(ConsumeContext<IWebphoneEvent> context)
+    public Task Consume(ConsumeContext<Batch<IWebphoneEvent>> context) =>
+        EventBatches.WriteAsync(context.Message.DistinctEvents(), events => AppendAsync(events, context.CancellationToken));
+
+    private async Task AppendAsync(IReadOnlyList<IWebphoneEvent> events, CancellationToken cancellationToken)
     {
-        var message = context.Message;
-        var cancellationToken = context.CancellationToken;
-        var data = JsonSerializer.Serialize(new EventData(message.AgentId, message.CallId, message.Seq, message.Payload));
+        var (values, parameters) = SqlRows.Values(events, message => [
+            message.TenantId, message.EventId.ToString(), message.Type, message.CallId, message.AgentId,
+            message.OccurredAt.ToUnixTimeMilliseconds(),
+            JsonSerializer.Serialize(new EventData(message.AgentId, message.CallId, message.Seq, message.Payload)),
+        ]);
 
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
@@ -34,21 +41,11 @@ public sealed class EventStreamConsumer(HubDatabase database) : IConsumer<IWebph
         }
 
         await connection.ExecuteAsync(new CommandDefinition(
-            """
+            $"""
             INSERT INTO event_stream (tenant_id, event_id, type, call_id, agent_id, occurred_at, data)
-            VALUES (@TenantId, @EventId, @Type, @CallId, @AgentId, @OccurredAt, @data)
+            VALUES {values}
             ON CONFLICT (tenant_id, event_id) DO NOTHING
-            """,
-            new
-            {
-                message.TenantId,
-                EventId = message.EventId.ToString(),
-                message.Type,
-                message.CallId,
-                message.AgentId,
-                OccurredAt = message.OccurredAt.ToUnixTimeMilliseconds(),
-                data,
-            }, transaction, cancellationToken: cancellationToken));
+            """, parameters, transaction, cancellationToken: cancellationToken));
         await transaction.CommitAsync(cancellationToken);
     }
 

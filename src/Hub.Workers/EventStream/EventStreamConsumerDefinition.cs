@@ -1,3 +1,4 @@
+using Hub.Workers.Batching;
 using MassTransit;
 
 namespace Hub.Workers.EventStream;
@@ -6,7 +7,8 @@ public sealed class EventStreamConsumerDefinition : ConsumerDefinition<EventStre
 {
     public EventStreamConsumerDefinition() => EndpointName = "hub-event-stream";
 
+    // Appends take turns anyway (one lock per append), so one batch at a time.
     protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator,
         IConsumerConfigurator<EventStreamConsumer> consumerConfigurator, IRegistrationContext context) =>
-        endpointConfigurator.UseMessageRetry(retry => retry.UseStoreRetry());
+        endpointConfigurator.UseEventBatches(consumerConfigurator, concurrencyLimit: 1);
 }

@@ -1,6 +1,4 @@
-using System.Security.Cryptography;
-using System.Text;
-using Hub.Contracts;
+using Hub.Workers.Batching;
 using MassTransit;
 
 namespace Hub.Workers.Webhooks;
@@ -9,15 +7,10 @@ public sealed class WebhookFanOutConsumerDefinition : ConsumerDefinition<Webhook
 {
     public WebhookFanOutConsumerDefinition() => EndpointName = "hub-webhooks";
 
+    // One batch at a time, each committed whole: a later event of a call cannot reach the delivery table
+    // (and the endpoint) before an earlier one this process received, because the dispatcher holds back a
+    // delivery while an earlier pending one of its call exists.
     protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator,
-        IConsumerConfigurator<WebhookFanOutConsumer> consumerConfigurator, IRegistrationContext context)
-    {
-        // Events of one call are fanned out one at a time, in the order this process received them, so a
-        // later event cannot overtake an earlier one into the delivery queue (and out to the endpoint).
-        endpointConfigurator.UsePartitioner<IWebphoneEvent>(endpointConfigurator.CreatePartitioner(16), message => PartitionKey(message.Message));
-        endpointConfigurator.UseMessageRetry(retry => retry.UseStoreRetry());
-    }
-
-    private static Guid PartitionKey(IWebphoneEvent message) =>
-        message.CallId is { Length: > 0 } callId ? new Guid(SHA256.HashData(Encoding.UTF8.GetBytes(callId)).AsSpan(0, 16)) : message.EventId;
+        IConsumerConfigurator<WebhookFanOutConsumer> consumerConfigurator, IRegistrationContext context) =>
+        endpointConfigurator.UseEventBatches(consumerConfigurator, concurrencyLimit: 1);
 }
