@@ -1,3 +1,6 @@
+using System.Globalization;
+using System.Text;
+using System.Text.RegularExpressions;
 using Dapper;
 using Hub.Contracts;
 using Hub.Store;
@@ -9,37 +12,42 @@ namespace Hub.Workers.AgentState;
 /// <summary>
 /// Keeps each agent's webphone state (registered, current call) for presence. Every update is guarded
 /// by the event's time, so a late or repeated event never overwrites a newer state, and a batch's events
-/// can be applied in any order (one statement each, one transaction per batch).
+/// can be applied in any order (one statement each, one command and one transaction per batch).
 /// </summary>
-public sealed class AgentStateConsumer(HubDatabase database) : IConsumer<Batch<IWebphoneEvent>>
+public sealed partial class AgentStateConsumer(HubDatabase database) : IConsumer<Batch<IWebphoneEvent>>
 {
     public Task Consume(ConsumeContext<Batch<IWebphoneEvent>> context) =>
         EventBatches.WriteAsync(context.Message.DistinctEvents(), events => ApplyAsync(events, context.CancellationToken));
 
     private async Task ApplyAsync(IReadOnlyList<IWebphoneEvent> events, CancellationToken cancellationToken)
     {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        foreach (var message in events)
+        // All of the batch's statements in one command: one round trip (both providers run them in order).
+        var sql = new StringBuilder();
+        var parameters = new DynamicParameters();
+        for (var i = 0; i < events.Count; i++)
         {
-            var (sql, args) = Update(message);
-            await connection.ExecuteAsync(new CommandDefinition(sql, args, transaction, cancellationToken: cancellationToken));
+            var message = events[i];
+            var suffix = "_" + i.ToString(CultureInfo.InvariantCulture);
+            sql.Append(Parameter().Replace(Update(message), "$0" + suffix)).Append(";\n");
+            parameters.Add("TenantId" + suffix, message.TenantId);
+            parameters.Add("AgentId" + suffix, message.AgentId);
+            parameters.Add("CallId" + suffix, message.CallId);
+            parameters.Add("at" + suffix, message.OccurredAt.ToUnixTimeMilliseconds());
+            parameters.Add("registered" + suffix, message.Type == "registered" ? 1 : 0);
         }
 
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await connection.ExecuteAsync(new CommandDefinition(sql.ToString(), parameters, transaction, cancellationToken: cancellationToken));
         await transaction.CommitAsync(cancellationToken);
     }
 
-    private static (string Sql, object Args) Update(IWebphoneEvent message)
-    {
-        var args = new
-        {
-            message.TenantId,
-            message.AgentId,
-            message.CallId,
-            at = message.OccurredAt.ToUnixTimeMilliseconds(),
-            registered = message.Type == "registered" ? 1 : 0,
-        };
+    [GeneratedRegex(@"@\w+")]
+    private static partial Regex Parameter();
 
+    /// <summary>The update for one event; its parameters are @TenantId, @AgentId, @CallId, @at and @registered.</summary>
+    private static string Update(IWebphoneEvent message)
+    {
         var sql = message.Type switch
         {
             "registered" or "unregistered" or "registration_failed" =>
@@ -77,6 +85,6 @@ public sealed class AgentStateConsumer(HubDatabase database) : IConsumer<Batch<I
                 """,
         };
 
-        return (sql, args);
+        return sql;
     }
 }
