@@ -1,47 +1,47 @@
+using System.Data.Common;
 using Dapper;
-using Hub.Contracts;
 using Hub.Store;
-using Hub.Workers.Batching;
-using MassTransit;
+using Hub.Workers.Events;
+using Hub.Contracts;
 
 namespace Hub.Workers.Webhooks;
 
 /// <summary>
-/// Turns webphone events into one pending delivery per matching enabled subscription of their tenant, a batch
-/// of events in one transaction, then wakes the dispatcher so the first attempt is immediate. Idempotent: a
-/// delivery is unique per (subscription, event), so a redelivered or duplicate event adds nothing.
+/// Turns webphone events into one pending delivery per matching enabled subscription of their tenant, inside
+/// the batch's transaction. Idempotent: a delivery is unique per (subscription, event), so a redelivered or
+/// duplicate event adds nothing. Wake the dispatcher after the commit so the first attempt is immediate.
 /// </summary>
-public sealed class WebhookFanOutConsumer(HubDatabase database, WebhookSubscriptionCache subscriptions, WebhookDispatchSignal dispatcher,
-    TimeProvider clock) : IConsumer<Batch<IWebphoneEvent>>
+public sealed class WebhookFanOutWriter(WebhookSubscriptionCache subscriptions, TimeProvider clock)
 {
-    public async Task Consume(ConsumeContext<Batch<IWebphoneEvent>> context)
+    /// <summary>The deliveries the batch's events make. Before the batch's connection: the cache may read the store.</summary>
+    public async Task<IReadOnlyList<(IWebphoneEvent Message, string SubscriptionId)>> MatchAsync(IReadOnlyList<IWebphoneEvent> events,
+        CancellationToken cancellationToken)
     {
-        var cancellationToken = context.CancellationToken;
         var deliveries = new List<(IWebphoneEvent Message, string SubscriptionId)>();
-        foreach (var message in context.Message.DistinctEvents())
+        foreach (var message in events)
         {
             var enabled = await subscriptions.EnabledForAsync(message.TenantId, cancellationToken);
             deliveries.AddRange(enabled.Where(w => w.Matches(message.Type)).Select(w => (message, w.Id)));
         }
 
+        return deliveries;
+    }
+
+    public async Task WriteAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<IWebphoneEvent> batch,
+        IReadOnlyList<(IWebphoneEvent Message, string SubscriptionId)> matched, CancellationToken cancellationToken)
+    {
+        var included = batch.ToHashSet();
+        var deliveries = matched.Where(delivery => included.Contains(delivery.Message)).ToList();
         if (deliveries.Count == 0)
         {
             return;
         }
 
-        var events = deliveries.Select(delivery => delivery.Message).Distinct().ToList();
-        await EventBatches.WriteAsync(events, batch =>
-        {
-            var included = batch.ToHashSet();
-            return FanOutAsync(deliveries.Where(delivery => included.Contains(delivery.Message)).ToList(), cancellationToken);
-        });
-        dispatcher.Wake();
-    }
-
-    private async Task FanOutAsync(List<(IWebphoneEvent Message, string SubscriptionId)> deliveries, CancellationToken cancellationToken)
-    {
         var now = clock.NowMs();
         var bodies = new Dictionary<IWebphoneEvent, string>();
+        // Ids of one millisecond are not ordered among themselves: sorted, they follow the batch's order, as
+        // the delivery log (newest first, by time then id) shows them.
+        var ids = new Queue<string>(deliveries.Select(_ => WebhookIds.NewDeliveryId()).Order(StringComparer.Ordinal));
         // Through the subscription row: one deleted or disabled since it was cached gets nothing.
         var (values, parameters) = SqlRows.Values(deliveries, delivery =>
         {
@@ -52,7 +52,7 @@ public sealed class WebhookFanOutConsumer(HubDatabase database, WebhookSubscript
             }
 
             return [
-                WebhookIds.NewDeliveryId(), subscriptionId, message.TenantId, message.EventId.ToString(), message.Type, message.CallId,
+                ids.Dequeue(), subscriptionId, message.TenantId, message.EventId.ToString(), message.Type, message.CallId,
                 // Events of one call go out in order; an event outside a call waits for nothing.
                 message.CallId is { Length: > 0 } callId ? "call:" + callId : "event:" + message.EventId,
                 message.OccurredAt.ToUnixTimeMilliseconds(), message.Seq, body,
@@ -60,8 +60,6 @@ public sealed class WebhookFanOutConsumer(HubDatabase database, WebhookSubscript
         });
         parameters.Add("now", now);
 
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await connection.ExecuteAsync(new CommandDefinition(
             $"""
             INSERT INTO webhook_deliveries (id, subscription_id, tenant_id, event_id, event_type, call_id, order_key, occurred_at, seq, body,
@@ -73,6 +71,5 @@ public sealed class WebhookFanOutConsumer(HubDatabase database, WebhookSubscript
             WHERE true
             ON CONFLICT (subscription_id, event_id) DO NOTHING
             """, parameters, transaction, cancellationToken: cancellationToken));
-        await transaction.CommitAsync(cancellationToken);
     }
 }

@@ -1,27 +1,26 @@
+using System.Data.Common;
 using System.Text.Json;
 using Dapper;
 using Hub.Contracts;
 using Hub.Store;
-using Hub.Workers.Batching;
-using MassTransit;
+using Hub.Workers.Events;
 
 namespace Hub.Workers.EventStream;
 
 /// <summary>
 /// Appends every webphone event to <c>event_stream</c>, the store behind <c>GET /api/v1/events/stream</c>, a
-/// batch at a time in the batch's order. The insert is idempotent on (tenant, event_id): a redelivered or
+/// batch at a time in the batch's order, inside the batch's transaction. The insert is idempotent on (tenant, event_id): a redelivered or
 /// duplicate event keeps its first position. Because the stream lives in the shared store, any Api node can
 /// serve (and resume) it.
 /// </summary>
-public sealed class EventStreamConsumer(HubDatabase database) : IConsumer<Batch<IWebphoneEvent>>
+public sealed class EventStreamWriter(HubDatabase database)
 {
     // Any constant works; it only has to be the same for every appender.
     private const long AppendLockKey = 0x4875_6245_7653_7472; // "HubEvStr"
 
-    public Task Consume(ConsumeContext<Batch<IWebphoneEvent>> context) =>
-        EventBatches.WriteAsync(context.Message.DistinctEvents(), events => AppendAsync(events, context.CancellationToken));
-
-    private async Task AppendAsync(IReadOnlyList<IWebphoneEvent> events, CancellationToken cancellationToken)
+    /// <summary>Call it last in the transaction: from here until the commit, every other append waits.</summary>
+    public async Task WriteAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<IWebphoneEvent> events,
+        CancellationToken cancellationToken)
     {
         var (values, parameters) = SqlRows.Values(events, message => [
             message.TenantId, message.EventId.ToString(), message.Type, message.CallId, message.AgentId,
@@ -29,8 +28,6 @@ public sealed class EventStreamConsumer(HubDatabase database) : IConsumer<Batch<
             JsonSerializer.Serialize(new EventData(message.AgentId, message.CallId, message.Seq, message.Payload)),
         ]);
 
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         if (database.Dialect == SqlDialect.Postgres)
         {
             // Identity values are handed out before commit, so two concurrent appends could become
@@ -46,7 +43,6 @@ public sealed class EventStreamConsumer(HubDatabase database) : IConsumer<Batch<
             VALUES {values}
             ON CONFLICT (tenant_id, event_id) DO NOTHING
             """, parameters, transaction, cancellationToken: cancellationToken));
-        await transaction.CommitAsync(cancellationToken);
     }
 
     private sealed record EventData(

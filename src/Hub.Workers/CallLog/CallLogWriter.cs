@@ -1,34 +1,28 @@
+using System.Data.Common;
 using System.Text.Json;
 using Dapper;
 using Hub.Contracts;
 using Hub.Store;
 using Hub.Store.Config;
 using Hub.Store.Phones;
-using Hub.Workers.Batching;
-using MassTransit;
+using Hub.Workers.Events;
 
 namespace Hub.Workers.CallLog;
 
 /// <summary>
-/// Logs every call event and rebuilds the call rows from all of their events, a batch of events at a time:
-/// one transaction, one multi-row insert, one read of the affected calls' events, one multi-row upsert.
+/// Logs every call event of a batch and rebuilds the affected call rows from all of their events, inside the
+/// batch's transaction: one multi-row insert, one read of the affected calls' events, one multi-row upsert.
 /// The event insert is idempotent on (tenant, event_id) and the rebuild is a pure function of the event set,
 /// so redelivery, duplicates and any arrival order give the same call record.
 /// </summary>
-public sealed class CallLogConsumer(HubDatabase database, TenantConfigReader configs, TimeProvider clock) : IConsumer<Batch<IWebphoneEvent>>
+public sealed class CallLogWriter(HubDatabase database, TenantConfigReader configs, TimeProvider clock)
 {
     // Click-to-call options reach the call through the dial command when the webphone does not echo them.
     private static readonly TimeSpan DialCorrelationWindow = TimeSpan.FromMinutes(2);
 
-    public async Task Consume(ConsumeContext<Batch<IWebphoneEvent>> context)
+    /// <summary>The default country code of each tenant in the batch. Before the batch's connection: it may read the store.</summary>
+    public async Task<IReadOnlyDictionary<string, string>> CountryCodesAsync(IReadOnlyList<IWebphoneEvent> events, CancellationToken cancellationToken)
     {
-        var events = context.Message.DistinctEvents().Where(message => message.CallId is not null).ToList();
-        if (events.Count == 0)
-        {
-            return;
-        }
-
-        var cancellationToken = context.CancellationToken;
         var countryCodes = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var tenantId in events.Select(message => message.TenantId).Distinct())
         {
@@ -36,13 +30,18 @@ public sealed class CallLogConsumer(HubDatabase database, TenantConfigReader con
             countryCodes[tenantId] = configs.CountryCodeOf(config.Config);
         }
 
-        await EventBatches.WriteAsync(events, batch => LogAsync(batch, countryCodes, cancellationToken));
+        return countryCodes;
     }
 
-    private async Task LogAsync(IReadOnlyList<IWebphoneEvent> events, Dictionary<string, string> countryCodes, CancellationToken cancellationToken)
+    public async Task WriteAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<IWebphoneEvent> batch,
+        IReadOnlyDictionary<string, string> countryCodes, CancellationToken cancellationToken)
     {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var events = batch.Where(message => message.CallId is not null).ToList();
+        if (events.Count == 0)
+        {
+            return;
+        }
+
         if (database.Dialect == SqlDialect.Postgres)
         {
             // Concurrent consumers may hold events of one call; each rebuild must see the other's events, so
@@ -81,7 +80,6 @@ public sealed class CallLogConsumer(HubDatabase database, TenantConfigReader con
             """, parameters, transaction, cancellationToken: cancellationToken))).Distinct().ToList();
         if (changed.Count == 0)
         {
-            await transaction.CommitAsync(cancellationToken);
             return;
         }
 
@@ -123,11 +121,10 @@ public sealed class CallLogConsumer(HubDatabase database, TenantConfigReader con
                 campaign_id = excluded.campaign_id, lead_id = excluded.lead_id, updated_at = excluded.updated_at,
                 end_reason = NULL
             """, callParameters, transaction, cancellationToken: cancellationToken));
-        await transaction.CommitAsync(cancellationToken);
     }
 
     private async Task<(string? CampaignId, string? LeadId)> FindDialOptionsAsync(
-        System.Data.Common.DbConnection connection, System.Data.Common.DbTransaction transaction, IWebphoneEvent message,
+        DbConnection connection, DbTransaction transaction, IWebphoneEvent message,
         string countryCode, CancellationToken cancellationToken)
     {
         var number = message.Payload.ValueKind == JsonValueKind.Object

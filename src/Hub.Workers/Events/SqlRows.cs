@@ -1,7 +1,7 @@
 using System.Text;
 using Dapper;
 
-namespace Hub.Workers.Batching;
+namespace Hub.Workers.Events;
 
 /// <summary>
 /// The <c>VALUES</c> list of a multi-row statement and its parameters (<c>@r{row}c{column}</c>): one

@@ -1,26 +1,25 @@
+using System.Data.Common;
 using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
 using Dapper;
 using Hub.Contracts;
-using Hub.Store;
-using Hub.Workers.Batching;
-using MassTransit;
 
 namespace Hub.Workers.AgentState;
 
 /// <summary>
 /// Keeps each agent's webphone state (registered, current call) for presence. Every update is guarded
 /// by the event's time, so a late or repeated event never overwrites a newer state, and a batch's events
-/// can be applied in any order (one statement each, one command and one transaction per batch).
+/// are applied in one command inside the batch's transaction.
 /// </summary>
-public sealed partial class AgentStateConsumer(HubDatabase database) : IConsumer<Batch<IWebphoneEvent>>
+public sealed partial class AgentStateWriter
 {
-    public Task Consume(ConsumeContext<Batch<IWebphoneEvent>> context) =>
-        EventBatches.WriteAsync(context.Message.DistinctEvents(), events => ApplyAsync(events, context.CancellationToken));
-
-    private async Task ApplyAsync(IReadOnlyList<IWebphoneEvent> events, CancellationToken cancellationToken)
+    public static async Task WriteAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<IWebphoneEvent> batch,
+        CancellationToken cancellationToken)
     {
+        // Agent by agent (each agent's events keep their order): concurrent batches lock agents' rows in one
+        // global order, so they cannot deadlock.
+        var events = batch.OrderBy(message => message.TenantId, StringComparer.Ordinal).ThenBy(message => message.AgentId, StringComparer.Ordinal).ToList();
         // All of the batch's statements in one command: one round trip (both providers run them in order).
         var sql = new StringBuilder();
         var parameters = new DynamicParameters();
@@ -36,10 +35,7 @@ public sealed partial class AgentStateConsumer(HubDatabase database) : IConsumer
             parameters.Add("registered" + suffix, message.Type == "registered" ? 1 : 0);
         }
 
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await connection.ExecuteAsync(new CommandDefinition(sql.ToString(), parameters, transaction, cancellationToken: cancellationToken));
-        await transaction.CommitAsync(cancellationToken);
     }
 
     [GeneratedRegex(@"@\w+")]
