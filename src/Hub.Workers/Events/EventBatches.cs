@@ -27,8 +27,9 @@ internal static class EventBatches
             .SetTimeLimit(TimeLimit)
             .SetTimeLimitStart(BatchTimeLimitStart.FromFirst)
             .SetConcurrencyLimit(concurrencyLimit));
-        endpoint.PrefetchCount = MessageLimit * concurrencyLimit + MessageLimit;
-        endpoint.ConcurrentMessageLimit = MessageLimit * concurrencyLimit;
+        // A message holds its slot until its batch is written: room for one more batch, so the next one fills meanwhile.
+        endpoint.ConcurrentMessageLimit = MessageLimit * (concurrencyLimit + 1);
+        endpoint.PrefetchCount = MessageLimit * (concurrencyLimit + 2);
         endpoint.UseMessageRetry(retry => retry.UseStoreRetry());
     }
 
