@@ -11,7 +11,7 @@ namespace Hub.Workers.Events;
 internal static class EventBatches
 {
     public const int MessageLimit = 200;
-    public static readonly TimeSpan TimeLimit = TimeSpan.FromMilliseconds(5);
+    public static readonly TimeSpan TimeLimit = TimeSpan.FromMilliseconds(20);
 
     /// <summary>
     /// Batches for this consumer, <paramref name="concurrencyLimit"/> at a time, and the endpoint's prefetch
