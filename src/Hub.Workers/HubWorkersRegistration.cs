@@ -1,6 +1,6 @@
 using System.Net;
-using Hub.Workers.AgentState;
 using Hub.Workers.CallLog;
+using Hub.Workers.Events;
 using Hub.Workers.EventStream;
 using Hub.Workers.ScreenPop;
 using Hub.Workers.ScreenPop.CrmLookup;
@@ -19,10 +19,8 @@ public static class HubWorkersRegistration
     /// </summary>
     public static IBusRegistrationConfigurator AddHubWorkers(this IBusRegistrationConfigurator bus)
     {
-        bus.AddConsumer<CallLogConsumer, CallLogConsumerDefinition>();
+        bus.AddConsumer<WebphoneEventsConsumer, WebphoneEventsConsumerDefinition>();
         bus.AddConsumer<ScreenPopConsumer, ScreenPopConsumerDefinition>();
-        bus.AddConsumer<AgentStateConsumer, AgentStateConsumerDefinition>();
-        bus.AddConsumer<EventStreamConsumer, EventStreamConsumerDefinition>();
         bus.AddWebhookConsumers();
         return bus;
     }
@@ -50,6 +48,9 @@ public static class HubWorkersRegistration
         services.AddSingleton<CrmLookupClient>();
         services.AddSingleton<CrmLookupService>();
         services.AddHostedService<CallSweeper>();
+        services.AddSingleton<CallLogWriter>();
+        services.AddSingleton<EventStreamWriter>();
+        services.AddSingleton<WebhookFanOutWriter>();
         services.AddWebhookServices();
         return services;
     }

@@ -9,7 +9,7 @@ namespace Hub.Bench.Scenarios;
 /// </summary>
 public sealed class QueueDepths : IAsyncDisposable
 {
-    public static readonly string[] Queues = ["hub-call-log", "hub-event-stream", "hub-agent-state", "hub-screen-pop"];
+    public static readonly string[] Queues = ["hub-events", "hub-screen-pop"];
 
     private readonly CancellationTokenSource _stop = new();
     private readonly Dictionary<string, (uint Max, TimeSpan At, TimeSpan? EmptyAfterMax)> _seen = [];

@@ -11,7 +11,7 @@ namespace Hub.Workers.CallLog;
 /// progress whose last event was logged more than <see cref="HubSettings.CallSweepAfter"/> ago becomes
 /// <c>failed</c> with <c>end_reason</c> <c>swept</c>, ended at its last event. The update is conditional on
 /// the row still being open and stale, so several worker processes may sweep at once, and a rebuild by
-/// <see cref="CallLogConsumer"/> (a late hangup) always wins: it rewrites every column and clears the reason.
+/// <see cref="CallLogWriter"/> (a late hangup) always wins: it rewrites every column and clears the reason.
 /// </summary>
 public sealed class CallSweeper(HubDatabase database, IOptions<HubSettings> settings, TimeProvider clock, ILogger<CallSweeper> logger)
     : BackgroundService

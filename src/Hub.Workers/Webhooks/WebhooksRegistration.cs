@@ -6,10 +6,9 @@ namespace Hub.Workers.Webhooks;
 
 internal static class WebhooksRegistration
 {
-    /// <summary>Fan-out, the attempts, and the dispatcher that schedules them: wherever the consumers run.</summary>
+    /// <summary>The attempts (fan-out is part of the events consumer), and the dispatcher that schedules them: wherever the consumers run.</summary>
     public static IBusRegistrationConfigurator AddWebhookConsumers(this IBusRegistrationConfigurator bus)
     {
-        bus.AddConsumer<WebhookFanOutConsumer, WebhookFanOutConsumerDefinition>();
         bus.AddConsumer<WebhookDeliveryConsumer, WebhookDeliveryConsumerDefinition>();
         bus.AddHostedService<WebhookDispatcher>();
         bus.AddSingleton<WebhookLogPruning>();

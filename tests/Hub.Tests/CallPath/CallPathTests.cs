@@ -269,7 +269,7 @@ public abstract class CallPathTests : StoreTestBase
         await using var agent = await ConnectAgentAsync(Factory, crm, "agent-7");
         var registeredId = Guid.NewGuid();
         await agent.InvokeAsync("Publish", Envelope("registered", new { }, registeredId));
-        await Factory.ConsumedAsync("hub-agent-state", registeredId);
+        await Factory.ConsumedAsync("hub-events", registeredId);
 
         var agents = await ReadAsync(await crm.GetAsync("/api/v1/agents"), HttpStatusCode.OK);
 

@@ -53,7 +53,7 @@ public sealed class EventStreamScaleOutTests(PostgresFixture postgres, RabbitMqF
             var ack = await agent.InvokeAsync("Publish", envelope);
             Assert.Equal("accepted", ack.GetProperty("status").GetString());
             var eventId = Guid.Parse(ack.GetProperty("event_id").GetString()!);
-            await _cluster.Workers.WaitAsync("hub-event-stream", eventId);
+            await _cluster.Workers.WaitAsync("hub-events", eventId);
             ids.Add(eventId);
         }
 

@@ -168,7 +168,7 @@ public abstract class EventStreamTests : StoreTestBase
             var ack = await agent.InvokeAsync("Publish", envelope);
             Assert.Equal("accepted", ack.GetProperty("status").GetString());
             var eventId = Guid.Parse(ack.GetProperty("event_id").GetString()!);
-            await Factory.ConsumedAsync("hub-event-stream", eventId);
+            await Factory.ConsumedAsync("hub-events", eventId);
             ids.Add(eventId);
         }
 

@@ -39,10 +39,13 @@ public sealed class RankingAndPickTests : IDisposable
         await SeedSwitchboardAsync(crm);
         await using var agent = await ConnectAgentAsync(_factory, crm, "agent-7");
         var pops = agent.Subscribe("ScreenPop");
-        await agent.InvokeAsync("Publish", Envelope("incoming_call", Call("call-1", "0281234567")));
+        var incomingId = Guid.NewGuid();
+        await agent.InvokeAsync("Publish", Envelope("incoming_call", Call("call-1", "0281234567"), incomingId));
         await pops.ReadAsync().AsTask().WaitAsync(Timeout);
 
         await agent.InvokeAsync("PickContact", new { call_id = "call-1", external_id = "b-older" });
+        // The pop and the call log are separate consumers: the pop may come first.
+        await _factory.CallLogConsumedAsync(incomingId);
 
         var call = await ReadAsync(await crm.GetAsync("/api/v1/calls/call-1"), HttpStatusCode.OK);
         Assert.Equal(("b-older", "Older Contact"), (call["contact"]!["external_id"]!.GetValue<string>(), call["contact"]!["display_name"]!.GetValue<string>()));

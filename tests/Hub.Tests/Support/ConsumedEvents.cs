@@ -32,7 +32,7 @@ public sealed class ConsumedEvents : IConsumeObserver
 
     public Task PostConsume<T>(ConsumeContext<T> context) where T : class
     {
-        if (context.Message is IWebphoneEvent message)
+        foreach (var message in EventsOf(context))
         {
             Signal(EndpointOf(context), message.EventId).TrySetResult();
         }
@@ -42,7 +42,7 @@ public sealed class ConsumedEvents : IConsumeObserver
 
     public Task ConsumeFault<T>(ConsumeContext<T> context, Exception exception) where T : class
     {
-        if (context.Message is IWebphoneEvent message)
+        foreach (var message in EventsOf(context))
         {
             _faults[(EndpointOf(context), message.EventId)] = exception;
         }
@@ -52,6 +52,14 @@ public sealed class ConsumedEvents : IConsumeObserver
 
     private TaskCompletionSource Signal(string endpoint, Guid eventId) =>
         _done.GetOrAdd((endpoint, eventId), _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+
+    /// <summary>The event a consumer took alone, or each event of a batch it took (finished when the batch is).</summary>
+    private static IEnumerable<IWebphoneEvent> EventsOf<T>(ConsumeContext<T> context) where T : class => context.Message switch
+    {
+        IWebphoneEvent message => [message],
+        Batch<IWebphoneEvent> batch => batch.Select(item => item.Message),
+        _ => [],
+    };
 
     /// <summary>The queue name: the last path segment (on RabbitMQ the path starts with the virtual host).</summary>
     private static string EndpointOf(ConsumeContext context) => context.ReceiveContext.InputAddress.Segments[^1];

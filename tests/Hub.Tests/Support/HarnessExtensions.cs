@@ -1,3 +1,4 @@
+using Hub.Workers.Events;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Hub.Tests.Support;
@@ -7,7 +8,7 @@ public static class HarnessExtensions
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(15);
 
     /// <summary>Waits until the call log consumed this event (a signal, not a sleep).</summary>
-    public static Task CallLogConsumedAsync(this HubApiFactory factory, Guid eventId) => factory.ConsumedAsync("hub-call-log", eventId);
+    public static Task CallLogConsumedAsync(this HubApiFactory factory, Guid eventId) => factory.ConsumedAsync(WebphoneEventsConsumerDefinition.Queue, eventId);
 
     /// <summary>Waits until the consumer on <paramref name="endpoint"/> finished with this event.</summary>
     public static Task ConsumedAsync(this HubApiFactory factory, string endpoint, Guid eventId) =>

@@ -90,7 +90,7 @@ public sealed class BrokerOutageTests(PostgresFixture postgres) : IAsyncLifetime
 
         foreach (var (eventId, _) in acked)
         {
-            await _workers.WaitAsync("hub-call-log", eventId);
+            await _workers.WaitAsync("hub-events", eventId);
         }
 
         await using var connection = new NpgsqlConnection(_database);

@@ -55,7 +55,7 @@ public sealed class ScaleOutTests(PostgresFixture postgres, RabbitMqFixture rabb
         var status = await ReadAsync(await crmOnB.GetAsync($"/api/v1/commands/{dial["command_id"]}"), HttpStatusCode.OK);
         Assert.Equal("delivered", status["status"]!.GetValue<string>());
 
-        await Workers.WaitAsync("hub-call-log", incomingId);
+        await Workers.WaitAsync("hub-events", incomingId);
         await using var connection = new NpgsqlConnection(Database);
         Assert.Equal(1, await connection.ExecuteScalarAsync<int>("SELECT count(*) FROM calls WHERE call_id = 'call-1'"));
         Assert.Equal(1, await connection.ExecuteScalarAsync<int>("SELECT count(*) FROM call_events WHERE call_id = 'call-1'"));

@@ -106,7 +106,7 @@ public abstract class WebhookDeliveryTests : StoreTestBase
             Envelope("call_hangup", new { call = new { uuid = "call-1" }, billsec = 7 }, seq: 3),
         })
         {
-            await factory.ConsumedAsync("hub-webhooks", Guid.Parse(await PublishAsync(agent, envelope)));
+            await factory.ConsumedAsync("hub-events", Guid.Parse(await PublishAsync(agent, envelope)));
         }
 
         Volatile.Write(ref laterQueued, 1);

@@ -1,29 +1,33 @@
+using System.Data.Common;
 using System.Text.Json;
 using Dapper;
 using Hub.Contracts;
 using Hub.Store;
-using MassTransit;
+using Hub.Workers.Events;
 
 namespace Hub.Workers.EventStream;
 
 /// <summary>
-/// Appends every webphone event to <c>event_stream</c>, the store behind <c>GET /api/v1/events/stream</c>.
-/// The insert is idempotent on (tenant, event_id): a redelivered or duplicate event keeps its first
-/// position. Because the stream lives in the shared store, any Api node can serve (and resume) it.
+/// Appends every webphone event to <c>event_stream</c>, the store behind <c>GET /api/v1/events/stream</c>, a
+/// batch at a time in the batch's order, inside the batch's transaction. The insert is idempotent on (tenant, event_id): a redelivered or
+/// duplicate event keeps its first position. Because the stream lives in the shared store, any Api node can
+/// serve (and resume) it.
 /// </summary>
-public sealed class EventStreamConsumer(HubDatabase database) : IConsumer<IWebphoneEvent>
+public sealed class EventStreamWriter(HubDatabase database)
 {
     // Any constant works; it only has to be the same for every appender.
     private const long AppendLockKey = 0x4875_6245_7653_7472; // "HubEvStr"
 
-    public async Task Consume(ConsumeContext<IWebphoneEvent> context)
+    /// <summary>Call it last in the transaction: from here until the commit, every other append waits.</summary>
+    public async Task WriteAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<IWebphoneEvent> events,
+        CancellationToken cancellationToken)
     {
-        var message = context.Message;
-        var cancellationToken = context.CancellationToken;
-        var data = JsonSerializer.Serialize(new EventData(message.AgentId, message.CallId, message.Seq, message.Payload));
+        var (values, parameters) = SqlRows.Values(events, message => [
+            message.TenantId, message.EventId.ToString(), message.Type, message.CallId, message.AgentId,
+            message.OccurredAt.ToUnixTimeMilliseconds(),
+            JsonSerializer.Serialize(new EventData(message.AgentId, message.CallId, message.Seq, message.Payload)),
+        ]);
 
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         if (database.Dialect == SqlDialect.Postgres)
         {
             // Identity values are handed out before commit, so two concurrent appends could become
@@ -34,22 +38,11 @@ public sealed class EventStreamConsumer(HubDatabase database) : IConsumer<IWebph
         }
 
         await connection.ExecuteAsync(new CommandDefinition(
-            """
+            $"""
             INSERT INTO event_stream (tenant_id, event_id, type, call_id, agent_id, occurred_at, data)
-            VALUES (@TenantId, @EventId, @Type, @CallId, @AgentId, @OccurredAt, @data)
+            VALUES {values}
             ON CONFLICT (tenant_id, event_id) DO NOTHING
-            """,
-            new
-            {
-                message.TenantId,
-                EventId = message.EventId.ToString(),
-                message.Type,
-                message.CallId,
-                message.AgentId,
-                OccurredAt = message.OccurredAt.ToUnixTimeMilliseconds(),
-                data,
-            }, transaction, cancellationToken: cancellationToken));
-        await transaction.CommitAsync(cancellationToken);
+            """, parameters, transaction, cancellationToken: cancellationToken));
     }
 
     private sealed record EventData(

@@ -1,28 +1,49 @@
+using System.Data.Common;
+using System.Globalization;
+using System.Text;
+using System.Text.RegularExpressions;
 using Dapper;
 using Hub.Contracts;
-using Hub.Store;
-using MassTransit;
 
 namespace Hub.Workers.AgentState;
 
 /// <summary>
 /// Keeps each agent's webphone state (registered, current call) for presence. Every update is guarded
-/// by the event's time, so a late or repeated event never overwrites a newer state.
+/// by the event's time, so a late or repeated event never overwrites a newer state, and a batch's events
+/// are applied in one command inside the batch's transaction.
 /// </summary>
-public sealed class AgentStateConsumer(HubDatabase database) : IConsumer<IWebphoneEvent>
+public sealed partial class AgentStateWriter
 {
-    public async Task Consume(ConsumeContext<IWebphoneEvent> context)
+    public static async Task WriteAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<IWebphoneEvent> batch,
+        CancellationToken cancellationToken)
     {
-        var message = context.Message;
-        var args = new
+        // Agent by agent (each agent's events keep their order): concurrent batches lock agents' rows in one
+        // global order, so they cannot deadlock.
+        var events = batch.OrderBy(message => message.TenantId, StringComparer.Ordinal).ThenBy(message => message.AgentId, StringComparer.Ordinal).ToList();
+        // All of the batch's statements in one command: one round trip (both providers run them in order).
+        var sql = new StringBuilder();
+        var parameters = new DynamicParameters();
+        for (var i = 0; i < events.Count; i++)
         {
-            message.TenantId,
-            message.AgentId,
-            message.CallId,
-            at = message.OccurredAt.ToUnixTimeMilliseconds(),
-            registered = message.Type == "registered" ? 1 : 0,
-        };
+            var message = events[i];
+            var suffix = "_" + i.ToString(CultureInfo.InvariantCulture);
+            sql.Append(Parameter().Replace(Update(message), "$0" + suffix)).Append(";\n");
+            parameters.Add("TenantId" + suffix, message.TenantId);
+            parameters.Add("AgentId" + suffix, message.AgentId);
+            parameters.Add("CallId" + suffix, message.CallId);
+            parameters.Add("at" + suffix, message.OccurredAt.ToUnixTimeMilliseconds());
+            parameters.Add("registered" + suffix, message.Type == "registered" ? 1 : 0);
+        }
 
+        await connection.ExecuteAsync(new CommandDefinition(sql.ToString(), parameters, transaction, cancellationToken: cancellationToken));
+    }
+
+    [GeneratedRegex(@"@\w+")]
+    private static partial Regex Parameter();
+
+    /// <summary>The update for one event; its parameters are @TenantId, @AgentId, @CallId, @at and @registered.</summary>
+    private static string Update(IWebphoneEvent message)
+    {
         var sql = message.Type switch
         {
             "registered" or "unregistered" or "registration_failed" =>
@@ -60,7 +81,6 @@ public sealed class AgentStateConsumer(HubDatabase database) : IConsumer<IWebpho
                 """,
         };
 
-        await using var connection = await database.OpenAsync(context.CancellationToken);
-        await connection.ExecuteAsync(new CommandDefinition(sql, args, cancellationToken: context.CancellationToken));
+        return sql;
     }
 }

@@ -1,0 +1,44 @@
+using Hub.Contracts;
+using Hub.Store;
+using Hub.Workers.AgentState;
+using Hub.Workers.CallLog;
+using Hub.Workers.EventStream;
+using Hub.Workers.Webhooks;
+using MassTransit;
+
+namespace Hub.Workers.Events;
+
+/// <summary>
+/// Every webphone event's effects in the store, a batch of events in one transaction: the call log, the
+/// agents' state, the webhook deliveries and the event stream. One delivery and one commit per batch instead
+/// of four deliveries and four commits per event. Each writer is idempotent on the event id, so a redelivered
+/// batch, or an event twice in one, has its effect once.
+/// </summary>
+public sealed class WebphoneEventsConsumer(HubDatabase database, CallLogWriter callLog, WebhookFanOutWriter webhooks,
+    EventStreamWriter eventStream, WebhookDispatchSignal dispatcher) : IConsumer<Batch<IWebphoneEvent>>
+{
+    public async Task Consume(ConsumeContext<Batch<IWebphoneEvent>> context)
+    {
+        var cancellationToken = context.CancellationToken;
+        var events = context.Message.DistinctEvents();
+        // What may read the store, before the batch's connection (SQLite: one connection at a time).
+        var countryCodes = await callLog.CountryCodesAsync(events, cancellationToken);
+        var deliveries = await webhooks.MatchAsync(events, cancellationToken);
+
+        await EventBatches.WriteAsync(events, async batch =>
+        {
+            await using var connection = await database.OpenAsync(cancellationToken);
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            await callLog.WriteAsync(connection, transaction, batch, countryCodes, cancellationToken);
+            await AgentStateWriter.WriteAsync(connection, transaction, batch, cancellationToken);
+            await webhooks.WriteAsync(connection, transaction, batch, deliveries, cancellationToken);
+            await eventStream.WriteAsync(connection, transaction, batch, cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+        });
+
+        if (deliveries.Count > 0)
+        {
+            dispatcher.Wake();
+        }
+    }
+}
