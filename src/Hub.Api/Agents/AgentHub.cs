@@ -46,13 +46,14 @@ public sealed class AgentHub(EventIngestor ingestor, AgentConnections connection
     public Task<PublishAck> Publish(JsonElement envelope)
     {
         var (tenantId, agentId) = Agent;
-        return ingestor.PublishAsync(tenantId, agentId, envelope, Context.ConnectionAborted);
+        // Not cancelled by a dropped connection: once the event is on its way, its publish completes.
+        return ingestor.PublishAsync(tenantId, agentId, envelope);
     }
 
     public Task<IReadOnlyList<PublishAck>> PublishBatch(JsonElement envelopes)
     {
         var (tenantId, agentId) = Agent;
-        return ingestor.PublishBatchAsync(tenantId, agentId, envelopes, Context.ConnectionAborted);
+        return ingestor.PublishBatchAsync(tenantId, agentId, envelopes);
     }
 
     public Task CommandResult(JsonElement result)

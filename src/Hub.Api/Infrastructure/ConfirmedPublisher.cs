@@ -13,7 +13,7 @@ public sealed class BusUnavailableException(Exception inner)
 /// longer than <see cref="HubSettings.PublishTimeout"/>: while the broker is down MassTransit would
 /// wait for it indefinitely, and the hub must answer with a retryable error instead.
 /// </summary>
-public sealed class ConfirmedPublisher(IPublishEndpoint publisher, IOptions<HubSettings> settings)
+public sealed class ConfirmedPublisher(IBus publisher, IOptions<HubSettings> settings)
 {
     public async Task PublishAsync(object message, CancellationToken cancellationToken)
     {

@@ -65,8 +65,10 @@ internal static class HubApiExtensions
             .AddJsonProtocol(options => HubJson.Configure(options.PayloadSerializerOptions));
         services.AddSingleton<AgentConnections>();
         services.AddHostedService<NodeHeartbeat>();
-        services.AddScoped<ConfirmedPublisher>();
-        services.AddScoped<EventIngestor>();
+        services.AddSingleton<ConfirmedPublisher>();
+        services.AddSingleton<IngestQueue>();
+        services.AddHostedService(provider => provider.GetRequiredService<IngestQueue>());
+        services.AddSingleton<EventIngestor>();
         services.AddScoped<CommandStore>();
         services.AddSingleton<ContactPicks>();
         return services;

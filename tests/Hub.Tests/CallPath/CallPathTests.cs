@@ -122,6 +122,30 @@ public abstract class CallPathTests : StoreTestBase
     }
 
     [Fact]
+    public async Task Same_event_from_many_connections_at_once_is_accepted_exactly_once_per_tenant()
+    {
+        // Concurrent Publish calls are written in groups: a duplicate inside one group must still be one.
+        var (_, acme) = await CreateTenantAsync(Factory, "Acme");
+        var (_, other) = await CreateTenantAsync(Factory, "Other");
+        var acmeAgents = await Task.WhenAll(Enumerable.Range(0, 8).Select(i => ConnectAgentAsync(Factory, acme, $"agent-{i}")));
+        await using var otherAgent = await ConnectAgentAsync(Factory, other, "agent-0");
+        var envelope = Envelope("incoming_call", Call("call-raced", "0912345678"));
+
+        var acks = await Task.WhenAll(acmeAgents.Select(agent => agent.InvokeAsync("Publish", envelope)).Append(otherAgent.InvokeAsync("Publish", envelope)));
+
+        var statuses = acks.Select(ack => ack.GetProperty("status").GetString()).ToList();
+        Assert.Equal(1, statuses.Take(8).Count(status => status == "accepted"));
+        Assert.Equal(7, statuses.Take(8).Count(status => status == "duplicate"));
+        Assert.Equal("accepted", statuses[8]);
+        await Factory.CallLogConsumedAsync(Guid.Parse(acks[0].GetProperty("event_id").GetString()!));
+        Assert.Single((await ReadAsync(await acme.GetAsync("/api/v1/calls/call-raced"), HttpStatusCode.OK))["events"]!.AsArray());
+        foreach (var agent in acmeAgents)
+        {
+            await agent.DisposeAsync();
+        }
+    }
+
+    [Fact]
     public async Task Hangup_without_answer_is_one_missed_call()
     {
         var (_, crm) = await CreateTenantAsync(Factory, "Acme");

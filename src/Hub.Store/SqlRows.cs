@@ -1,13 +1,13 @@
 using System.Text;
 using Dapper;
 
-namespace Hub.Workers.Events;
+namespace Hub.Store;
 
 /// <summary>
 /// The <c>VALUES</c> list of a multi-row statement and its parameters (<c>@r{row}c{column}</c>): one
 /// round trip writes a whole batch. SQLite and PostgreSQL both take multi-row VALUES with ON CONFLICT.
 /// </summary>
-internal static class SqlRows
+public static class SqlRows
 {
     public static (string Values, DynamicParameters Parameters) Values<T>(IReadOnlyList<T> rows, Func<T, object?[]> columns)
     {
