@@ -39,11 +39,15 @@ public abstract class CallQueryTests : StoreTestBase
         Assert.Equal(["c6", "c5", "c4", "c3", "c2", "c1"], await IdsAsync(crm, ""));
         Assert.Equal(["c3", "c2"], await IdsAsync(crm, "from=2026-11-20T09:00:00Z&to=2026-11-20T11:00:00Z"));
         Assert.Equal(["c3", "c2"], await IdsAsync(crm, "from=2026-11-20T16:00:00%2B07:00&to=2026-11-20T18:00:00%2B07:00"));
+        // Each bound alone: `from` inclusive (c4 starts on it), `to` exclusive (c3 starts on it).
+        Assert.Equal(["c6", "c5", "c4"], await IdsAsync(crm, "from=2026-11-20T11:00:00Z"));
+        Assert.Equal(["c2", "c1"], await IdsAsync(crm, "to=2026-11-20T10:00:00Z"));
         Assert.Equal(["c5", "c3", "c1"], await IdsAsync(crm, "agent_id=alice"));
         Assert.Equal(["c3", "c1"], await IdsAsync(crm, "number=" + Uri.EscapeDataString("0912 345 678")));
         Assert.Equal(["c3", "c1"], await IdsAsync(crm, "number=84912345678"));
         Assert.Equal(["c4", "c3"], await IdsAsync(crm, "direction=outbound"));
         Assert.Equal(["c5", "c2", "c1"], await IdsAsync(crm, "direction=inbound"));
+        Assert.Equal(["c1"], await IdsAsync(crm, "status=answered"));
         Assert.Equal(["c3", "c2"], await IdsAsync(crm, "status=missed"));
         Assert.Equal(["c6"], await IdsAsync(crm, "status=ringing"));
         Assert.Equal(["c5"], await IdsAsync(crm, "status=in_progress"));

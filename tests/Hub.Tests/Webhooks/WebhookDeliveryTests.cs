@@ -84,6 +84,47 @@ public abstract class WebhookDeliveryTests : StoreTestBase
     }
 
     [Fact]
+    public async Task An_attempt_with_no_answer_within_the_attempt_timeout_fails_and_a_retry_delivers_the_event_once_with_the_same_webhook_id()
+    {
+        Factory.Dispose();
+        using var factory = await CreateFactoryAsync(FastRetries(new() { ["Hub:Webhooks:AttemptTimeout"] = "00:00:00.500" }));
+        await using var receiver = await WebhookReceiver.StartAsync();
+        receiver.Stall = (_, index) => index == 0;
+        var attempts = factory.ObserveAttempts();
+        var (_, crm) = await CreateTenantAsync(factory, "Acme");
+        var webhookId = await CreateWebhookAsync(crm, receiver);
+        await using var agent = await ConnectAgentAsync(factory, crm, "agent-7");
+
+        var eventId = await PublishAsync(agent, Envelope("incoming_call", Call("call-1", "0912345678")));
+        // The held request arrives when the hub drops it, which may be just after the retry.
+        var received = await receiver.NextAsync(2);
+        var abandoned = Assert.Single(received, r => r.AnsweredWith == 0);
+        var delivered = Assert.Single(received, r => r.AnsweredWith == 200);
+        await attempts.RecordedAsync(abandoned.WebhookId, 2);
+
+        Assert.Equal(abandoned.WebhookId, delivered.WebhookId);
+        Assert.All(received, r => Assert.Equal(eventId, r.EventId));
+        Assert.True(delivered.SignatureValid);
+
+        // Nothing more for that event: the next request the receiver sees is the next event's.
+        var later = await PublishAsync(agent, Envelope("registered", null, seq: 2));
+        Assert.Equal(later, (await receiver.NextAsync()).EventId);
+
+        var log = await ReadAsync(await crm.GetAsync($"/api/v1/webhooks/{webhookId}/deliveries?status=delivered"), HttpStatusCode.OK);
+        var delivery = log["items"]!.AsArray().Single(d => d!["event_id"]!.GetValue<string>() == eventId)!;
+        Assert.Equal(abandoned.WebhookId, delivery["id"]!.GetValue<string>());
+        Assert.Equal(2, delivery["attempt_count"]!.GetValue<long>());
+        var tries = delivery["attempts"]!.AsArray();
+        Assert.Equal(["failed", "succeeded"], tries.Select(a => a!["status"]!.GetValue<string>()));
+        Assert.Null(tries[0]!["response_code"]);
+        Assert.Null(tries[0]!["response_body"]);
+        Assert.Equal("No answer within 0.5 s.", tries[0]!["error"]!.GetValue<string>());
+        Assert.InRange(tries[0]!["duration_ms"]!.GetValue<long>(), 450, 10_000);
+        Assert.Equal(200, tries[1]!["response_code"]!.GetValue<int>());
+        Assert.Null(tries[1]!["error"]);
+    }
+
+    [Fact]
     public async Task Events_of_one_call_arrive_in_order_while_an_early_one_is_retried()
     {
         // Retries for long enough (40 × 50 ms) that the ring is still pending when the later events queue.

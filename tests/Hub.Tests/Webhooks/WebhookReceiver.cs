@@ -9,7 +9,7 @@ using Microsoft.Extensions.Logging;
 
 namespace Hub.Tests.Webhooks;
 
-/// <summary>One webhook request as the receiver saw it, and what it answered.</summary>
+/// <summary>One webhook request as the receiver saw it, and what it answered (0: nothing, the hub gave up first).</summary>
 public sealed record ReceivedWebhook(string WebhookId, string Timestamp, string Signature, string RawBody, bool SignatureValid, int AnsweredWith)
 {
     public JsonNode Body => JsonNode.Parse(RawBody)!;
@@ -36,6 +36,12 @@ public sealed class WebhookReceiver : IAsyncDisposable
     /// <summary>The status to answer a request with (given the request, and how many came before it).</summary>
     public Func<ReceivedWebhook, int, int> Respond { get; set; } = (_, _) => 200;
 
+    /// <summary>
+    /// Whether to hold a request unanswered until the hub gives up on it (given the request, and how many
+    /// came before it); it then arrives with <see cref="ReceivedWebhook.AnsweredWith"/> 0.
+    /// </summary>
+    public Func<ReceivedWebhook, int, bool> Stall { get; set; } = (_, _) => false;
+
     public string Url => new Uri(new Uri(_app.Urls.Single()), "/hooks").ToString();
 
     public static async Task<WebhookReceiver> StartAsync()
@@ -55,7 +61,21 @@ public sealed class WebhookReceiver : IAsyncDisposable
             var signature = context.Request.Headers["webhook-signature"].ToString();
             var valid = Verify(receiver.Secret, id, timestamp, body, signature);
             var unanswered = new ReceivedWebhook(id, timestamp, signature, body, valid, 0);
-            var status = receiver.Respond(unanswered, Interlocked.Increment(ref count) - 1);
+            var index = Interlocked.Increment(ref count) - 1;
+            if (receiver.Stall(unanswered, index))
+            {
+                // Released by the hub closing the connection (or by the receiver stopping), never by an answer.
+                var abandoned = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                await using (context.RequestAborted.Register(() => abandoned.TrySetResult()))
+                {
+                    await abandoned.Task;
+                }
+
+                receiver._arrivals.Writer.TryWrite(unanswered);
+                return;
+            }
+
+            var status = receiver.Respond(unanswered, index);
             context.Response.StatusCode = status;
             if (status != 204)
             {
