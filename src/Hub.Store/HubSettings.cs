@@ -35,6 +35,12 @@ public sealed class HubSettings
     /// <summary>How long a publish may wait for the bus before the hub answers <c>bus_unavailable</c>.</summary>
     public TimeSpan PublishTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// Embedded default only: how many acked events may wait in memory for the store. Past it a publish waits
+    /// for room, at most <see cref="PublishTimeout"/>, then is answered <c>bus_unavailable</c>.
+    /// </summary>
+    public int EmbeddedBacklog { get; set; } = 2_000;
+
     public TimeSpan SessionLifetime { get; set; } = TimeSpan.FromHours(12);
 
     /// <summary>

@@ -1,5 +1,6 @@
 using Hub.Api.Agents;
 using Hub.Workers;
+using Hub.Workers.Events;
 using Hub.Workers.Hosting;
 using MassTransit;
 
@@ -20,6 +21,11 @@ internal static class HubBusExtensions
             .ToLowerInvariant();
         // Always registered: cheap, and the workers' consumers run here in the embedded default.
         services.AddHubWorkerServices();
+        if (!HubTransport.IsRabbitMq(configuration))
+        {
+            services.AddSingleton(new EventBacklog(settings.EmbeddedBacklog));
+        }
+
         services.AddMassTransit(bus =>
         {
             bus.AddConsumer<ShowScreenPopConsumer>().Endpoint(endpoint => NodeLocal(endpoint, nodeEndpoint));

@@ -2,7 +2,9 @@ using System.Threading.Channels;
 using Dapper;
 using Hub.Api.Infrastructure;
 using Hub.Store;
+using Hub.Workers.Events;
 using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.Options;
 
 namespace Hub.Api.Ingest;
 
@@ -15,7 +17,9 @@ namespace Hub.Api.Ingest;
 /// resend publish again (consumers are idempotent on the id) rather than be told "duplicate".
 /// The queue holds at most one call per SignalR invocation in flight, so it is bounded by the connections.
 /// </summary>
-public sealed class IngestQueue(HubDatabase database, ConfirmedPublisher publisher, TimeProvider clock, ILogger<IngestQueue> logger)
+/// <remarks>In the embedded default each event also waits for room in the in-process <see cref="EventBacklog"/>.</remarks>
+public sealed class IngestQueue(HubDatabase database, ConfirmedPublisher publisher, IOptions<HubSettings> settings, TimeProvider clock,
+    ILogger<IngestQueue> logger, EventBacklog? backlog = null)
     : BackgroundService
 {
     /// <summary>Groups are cut at about this many events: one dedupe query and one insert each.</summary>
@@ -98,8 +102,7 @@ public sealed class IngestQueue(HubDatabase database, ConfirmedPublisher publish
                 pending.Acks[i] = new PublishAck(eventId, accepted ? PublishAck.Accepted : PublishAck.Duplicate);
                 if (accepted)
                 {
-                    publishes[g].Add(publisher.PublishAsync(
-                        WebphoneEventFactory.Create(pending.Envelopes[i], pending.TenantId, pending.AgentId, receivedAt), CancellationToken.None));
+                    publishes[g].Add(PublishAsync(WebphoneEventFactory.Create(pending.Envelopes[i], pending.TenantId, pending.AgentId, receivedAt)));
                 }
             }
         }
@@ -123,6 +126,31 @@ public sealed class IngestQueue(HubDatabase database, ConfirmedPublisher publish
         foreach (var pending in published)
         {
             pending.Done.TrySetResult(pending.Acks);
+        }
+    }
+
+    private async Task PublishAsync(object message)
+    {
+        if (backlog is null)
+        {
+            await publisher.PublishAsync(message, CancellationToken.None);
+            return;
+        }
+
+        if (!await backlog.EnterAsync(settings.Value.PublishTimeout))
+        {
+            throw new BusUnavailableException(new TimeoutException($"{backlog.Capacity} acked events are still waiting for the store."));
+        }
+
+        try
+        {
+            await publisher.PublishAsync(message, CancellationToken.None);
+        }
+        catch
+        {
+            // Not on the bus, so the hub-events endpoint will never give this slot back.
+            backlog.Leave();
+            throw;
         }
     }
 

@@ -1,4 +1,5 @@
 using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Hub.Workers.Events;
 
@@ -13,6 +14,14 @@ public sealed class WebphoneEventsConsumerDefinition : ConsumerDefinition<Webpho
     // dispatcher holds back a delivery while an earlier pending one of its call exists. The next batch
     // fills while one is written.
     protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator,
-        IConsumerConfigurator<WebphoneEventsConsumer> consumerConfigurator, IRegistrationContext context) =>
+        IConsumerConfigurator<WebphoneEventsConsumer> consumerConfigurator, IRegistrationContext context)
+    {
+        // Outside the retries: a slot of the embedded default's backlog is given back once, after the last attempt.
+        if (context.GetService<EventBacklog>() is { } backlog)
+        {
+            endpointConfigurator.UseFilter(new EventBacklog.LeaveFilter(backlog));
+        }
+
         endpointConfigurator.UseEventBatches(consumerConfigurator, concurrencyLimit: 1);
+    }
 }

@@ -1,0 +1,43 @@
+using MassTransit;
+
+namespace Hub.Workers.Events;
+
+/// <summary>
+/// The events the embedded default has acked but not yet written. Its bus is in memory: an acked event
+/// waits in this process until the <c>hub-events</c> consumer has written it, so an Api that acked faster
+/// than the store writes would grow memory without bound in a burst, and every event waiting there would
+/// be lost with the process. The Api takes a slot per event before publishing and the <c>hub-events</c>
+/// endpoint gives it back once the event is written (or has gone to its error queue); when no slot frees
+/// up in time the Api answers <c>bus_unavailable</c> and the relay keeps the event. On RabbitMQ the broker
+/// holds the backlog durably and pushes back itself, so nothing registers this.
+/// </summary>
+public sealed class EventBacklog(int capacity)
+{
+    // No maximum: an event published without a slot (a test's harness) gives one back all the same.
+    private readonly SemaphoreSlim _slots = new(capacity);
+
+    public int Capacity { get; } = capacity;
+
+    /// <summary>Waits for a slot for one event; false when none freed up within <paramref name="timeout"/>.</summary>
+    public Task<bool> EnterAsync(TimeSpan timeout) => _slots.WaitAsync(timeout);
+
+    public void Leave() => _slots.Release();
+
+    /// <summary>On the <c>hub-events</c> endpoint: a message's slot is given back once all its attempts are over.</summary>
+    internal sealed class LeaveFilter(EventBacklog backlog) : IFilter<ConsumeContext>
+    {
+        public async Task Send(ConsumeContext context, IPipe<ConsumeContext> next)
+        {
+            try
+            {
+                await next.Send(context);
+            }
+            finally
+            {
+                backlog.Leave();
+            }
+        }
+
+        public void Probe(ProbeContext context) => context.CreateFilterScope("eventBacklog");
+    }
+}
