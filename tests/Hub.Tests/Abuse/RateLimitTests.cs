@@ -7,25 +7,30 @@ using static Hub.Tests.Support.HubScenario;
 
 namespace Hub.Tests.Abuse;
 
-/// <summary>Per-credential request limits on /api/v1, with tiny limits so a test reaches them.</summary>
+/// <summary>Per-credential request limits on /api/v1 (key, session, anonymous IP), with tiny limits so a test reaches them.</summary>
 public sealed class RateLimitTests : IDisposable
 {
     private readonly HubApiFactory _factory = new(new HubTopology(Settings: new Dictionary<string, string>
     {
         ["Hub:RateLimits:PerKeyPerMinute"] = "5",
+        ["Hub:RateLimits:PerSessionPerMinute"] = "3",
         ["Hub:RateLimits:AnonymousPerMinute"] = "2",
     }));
 
     public void Dispose() => _factory.Dispose();
 
     /// <summary>A request as if from this client IP (TestServer has none of its own).</summary>
-    private async Task<(int Status, string? RetryAfter, JsonNode? Body)> SendFromAsync(string ip, string method, string path)
+    private async Task<(int Status, string? RetryAfter, JsonNode? Body)> SendFromAsync(string ip, string method, string path, string? bearer = null)
     {
         var context = await _factory.Server.SendAsync(context =>
         {
             context.Request.Method = method;
             context.Request.Path = path;
             context.Connection.RemoteIpAddress = IPAddress.Parse(ip);
+            if (bearer is not null)
+            {
+                context.Request.Headers.Authorization = "Bearer " + bearer;
+            }
         });
         var text = await new StreamReader(context.Response.Body).ReadToEndAsync();
         return (context.Response.StatusCode, context.Response.Headers.RetryAfter.FirstOrDefault(), context.Response.ContentType?.Contains("json", StringComparison.Ordinal) == true ? JsonNode.Parse(text) : null);
@@ -58,6 +63,38 @@ public sealed class RateLimitTests : IDisposable
         Assert.InRange(retryAfter, 1, 60);
 
         await ReadAsync(await second.GetAsync("/api/v1/contacts/nobody"), HttpStatusCode.NotFound);
+    }
+
+    [Fact]
+    public async Task A_session_over_its_limit_gets_429_rate_limited_with_retry_after_while_another_session_of_the_tenant_is_unaffected()
+    {
+        using var admin = _factory.Admin();
+        var tenantId = (await ReadAsync(await admin.PostAsJsonAsync("/api/v1/tenants", new { name = "Acme" }), HttpStatusCode.Created))["id"]!.GetValue<string>();
+        using var crm = _factory.ClientWithKey(await HubScenario.CreateKeyAsync(admin, tenantId, ["tokens"]));
+
+        // Each analyst signs in from their own browser, so the anonymous per-IP limit of the exchange stays out of the way.
+        async Task<HttpClient> SignInAnalystFromAsync(string ip, string analystId)
+        {
+            var minted = await ReadAsync(await crm.PostAsJsonAsync("/api/v1/webphone/embed-token", new { agent_id = analystId, role = "analyst" }), HttpStatusCode.OK);
+            var (status, _, session) = await SendFromAsync(ip, "POST", "/api/v1/sessions", minted["embed_token"]!.GetValue<string>());
+            Assert.Equal(StatusCodes.Status200OK, status);
+            return _factory.ClientWithKey(session!["session_token"]!.GetValue<string>());
+        }
+
+        using var first = await SignInAnalystFromAsync("203.0.113.21", "supervisor-1");
+        using var second = await SignInAnalystFromAsync("203.0.113.22", "supervisor-2");
+
+        for (var i = 0; i < 3; i++)
+        {
+            await ReadAsync(await first.GetAsync("/api/v1/calls"), HttpStatusCode.OK);
+        }
+
+        var refused = await first.GetAsync("/api/v1/calls");
+        await AssertProblemAsync(refused, HttpStatusCode.TooManyRequests, "rate_limited");
+        var retryAfter = int.Parse(Assert.Single(refused.Headers.GetValues("Retry-After")), System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(retryAfter, 1, 60);
+
+        await ReadAsync(await second.GetAsync("/api/v1/calls"), HttpStatusCode.OK);
     }
 
     [Fact]

@@ -101,6 +101,66 @@ public sealed class AuthTests : IDisposable
     }
 
     [Fact]
+    public async Task Key_of_tenant_B_cannot_configure_or_dial_tenant_A_with_or_without_X_Account_ID_and_nothing_of_A_changes()
+    {
+        var (tenantA, adminA) = await CreateTenantAsync(_factory, "A", ["admin"]);
+        var (_, adminB) = await CreateTenantAsync(_factory, "B", ["admin"]);
+        await ReadAsync(await adminA.PutAsJsonAsync("/api/v1/config", new { default_country_code = "84", crm_lookup = new { url = "https://crm-a.example/lookup" } }),
+            HttpStatusCode.OK);
+        await ReadAsync(await adminA.PutAsJsonAsync("/api/v1/contacts", new[] { new { external_id = "secret", display_name = "A's customer", phones = new[] { "0912345678" } } }),
+            HttpStatusCode.OK);
+        await using var agentOfA = await ConnectAgentAsync(_factory, adminA, "agent-7");
+        var commandsToA = agentOfA.Subscribe("Command");
+        var keyOfA = Assert.Single((await ReadAsync(await adminA.GetAsync("/api/v1/api-keys"), HttpStatusCode.OK)).AsArray())!["id"]!.GetValue<string>();
+        async Task<string[]> ReadAccountAAsync() =>
+        [
+            await adminA.GetStringAsync("/api/v1/config"),
+            await adminA.GetStringAsync("/api/v1/contacts/secret"),
+            await adminA.GetStringAsync("/api/v1/api-keys"),
+            await adminA.GetStringAsync("/api/v1/audit"),
+        ];
+        var before = await ReadAccountAAsync();
+
+        var attackerConfig = new { default_country_code = "1", crm_lookup = new { url = "https://attacker.example/lookup" } };
+        var attackerContacts = new[] { new { external_id = "secret", display_name = "Attacker", phones = new[] { "0900000000" } } };
+        foreach (var request in new[]
+        {
+            new HttpRequestMessage(HttpMethod.Put, "/api/v1/config") { Content = JsonContent.Create(attackerConfig) },
+            new HttpRequestMessage(HttpMethod.Delete, "/api/v1/config"),
+            new HttpRequestMessage(HttpMethod.Put, "/api/v1/contacts") { Content = JsonContent.Create(attackerContacts) },
+            new HttpRequestMessage(HttpMethod.Delete, "/api/v1/contacts/secret"),
+            new HttpRequestMessage(HttpMethod.Post, "/api/v1/agents/agent-7/dial") { Content = JsonContent.Create(new { number = "0987654321" }) },
+            new HttpRequestMessage(HttpMethod.Post, "/api/v1/agents/agent-7/commands") { Content = JsonContent.Create(new { type = "hangup" }) },
+            new HttpRequestMessage(HttpMethod.Delete, $"/api/v1/api-keys/{keyOfA}"),
+        })
+        {
+            request.Headers.Add("X-Account-ID", tenantA);
+            await AssertProblemAsync(await adminB.SendAsync(request), HttpStatusCode.Forbidden, "account_forbidden");
+        }
+
+        // Without the header the key acts on its own account: the writes land in B, the dial finds no agent-7 of B's.
+        await AssertProblemAsync(await adminB.PostAsJsonAsync("/api/v1/agents/agent-7/dial", new { number = "0987654321" }), HttpStatusCode.Conflict, "agent_offline");
+        await AssertProblemAsync(await adminB.PostAsJsonAsync("/api/v1/agents/agent-7/commands", new { type = "hangup" }), HttpStatusCode.Conflict, "agent_offline");
+        await AssertProblemAsync(await adminB.DeleteAsync($"/api/v1/api-keys/{keyOfA}"), HttpStatusCode.NotFound, "api_key_not_found");
+        await ReadAsync(await adminB.PutAsJsonAsync("/api/v1/config", attackerConfig), HttpStatusCode.OK);
+        await ReadAsync(await adminB.PutAsJsonAsync("/api/v1/contacts", attackerContacts), HttpStatusCode.OK);
+        Assert.Equal("1", (await ReadAsync(await adminB.GetAsync("/api/v1/config"), HttpStatusCode.OK))["config"]!["default_country_code"]!.GetValue<string>());
+        Assert.Equal("Attacker", (await ReadAsync(await adminB.GetAsync("/api/v1/contacts/secret"), HttpStatusCode.OK))["display_name"]!.GetValue<string>());
+
+        Assert.Equal(before, await ReadAccountAAsync());
+        var database = _factory.Services.GetRequiredService<Hub.Store.HubDatabase>();
+        await using (var connection = await database.OpenAsync(CancellationToken.None))
+        {
+            Assert.Equal(0, await Dapper.SqlMapper.ExecuteScalarAsync<long>(connection, "SELECT count(*) FROM commands"));
+        }
+
+        // A's own dial is the first command its agent hears: nothing of B's reached it before.
+        var dial = await ReadAsync(await adminA.PostAsJsonAsync("/api/v1/agents/agent-7/dial", new { number = "0987654321" }), HttpStatusCode.Accepted);
+        var command = await commandsToA.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(dial["command_id"]!.GetValue<string>(), command.GetProperty("command_id").GetString());
+    }
+
+    [Fact]
     public async Task Malformed_X_Account_ID_is_a_bad_request()
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, "/api/v1/tenants");
@@ -170,12 +230,14 @@ public sealed class AuthTests : IDisposable
         var session = await SignInAsync(_factory, crm, "agent-7");
         await using var agent = await _factory.ConnectAgentAsync(session);
         var authRequired = agent.Subscribe("AuthRequired");
+        await HubRefusal.AssertSessionNegotiatesAsync(_factory, session);
 
         Assert.Equal(HttpStatusCode.NoContent, (await _factory.ClientWithKey(session).DeleteAsync("/api/v1/sessions/current")).StatusCode);
 
         var reason = await authRequired.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Equal("signed_out", reason.GetProperty("reason").GetString());
         await agent.Closed.WaitAsync(TimeSpan.FromSeconds(10));
-        await Assert.ThrowsAnyAsync<Exception>(() => _factory.ConnectAgentAsync(session));
+        await HubRefusal.AssertSessionRefusedAsync(_factory, session);
+        await AssertProblemAsync(await _factory.ClientWithKey(session).DeleteAsync("/api/v1/sessions/current"), HttpStatusCode.Unauthorized, "unauthorized");
     }
 }
