@@ -22,17 +22,20 @@ public static class Embedded
             context.Report.Machine["embedded default"] = "one Hub.Api process with its defaults (in-memory bus, SQLite in a temporary data directory, workers in-process) and the bench's agents";
             using var hub = new HubClient(api.Url);
             var probe = StoreProbe.Sqlite(Path.Combine(data, "hub.db"));
-            var cpuBefore = api.CpuTime();
+            var cpu = CpuBreakdown.Start(context.Servers, ("Hub.Api", api.Pid));
             // The in-memory bus acks far faster than SQLite persists (it queues without bound), so a longer
             // publishing window only lengthens the drain; the rates are the same.
             var ingest = settings with { IngestDuration = TimeSpan.FromTicks(Math.Min(settings.IngestDuration.Ticks, EmbeddedIngest.Ticks)) };
             var result = await Ingest.RunAsync(Scenario, hub, probe, ingest, cancellationToken);
-            context.Report.Note(Scenario, $"CPU used by Hub.Api during ingest: {(api.CpuTime() - cpuBefore).TotalSeconds:0.0} s");
+            context.Report.Note(Scenario, cpu.Describe("ingest", result.Accepted));
             Record.Ingest(context, Scenario, result, raw: null);
             foreach (var rate in Production.Rates(settings, result.PersistedPerSecond))
             {
                 var echo = await context.EchoAsync(rate, cancellationToken);
-                Record.Pops(context, Scenario, await Latency.ScreenPopAsync(Scenario, hub, probe, settings, rate, cancellationToken), echo);
+                var popsCpu = CpuBreakdown.Start(context.Servers, ("Hub.Api", api.Pid));
+                var pops = await Latency.ScreenPopAsync(Scenario, hub, probe, settings, rate, cancellationToken);
+                Record.Pops(context, Scenario, pops, echo);
+                context.Report.Note(Scenario, popsCpu.Describe($"the screen-pops at {rate:#,0} events/s", pops.AckedEvents));
             }
 
             Record.Dials(context, Scenario, await Dial.RunAsync(Scenario, hub, settings, cancellationToken));

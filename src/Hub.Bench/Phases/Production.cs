@@ -38,7 +38,7 @@ public static class Production
             report.Note(Scenario, $"raw broker baseline: {settings.IngestDuration.TotalSeconds:0} s of persistent {size}-byte messages (the size of Hub's own bus message for an incoming_call), up to 512 confirms outstanding, 1 consumer, prefetch 256");
             var raw = await RawBroker.RunAsync(broker, size, settings.IngestDuration, cancellationToken);
             report.Note(Scenario, $"raw broker: {raw.Messages:#,0} messages, {raw.ConfirmedPerSecond:#,0}/s confirmed, {raw.ConsumedPerSecond:#,0}/s consumed and acked");
-            var cpuBefore = (Api: api.CpuTime(), Workers: workers.CpuTime());
+            var cpu = CpuBreakdown.Start(context.Servers, ("Hub.Api", api.Pid), ("Hub.Workers", workers.Pid));
             Ingest.Result result;
             await using (var depths = await QueueDepths.StartAsync(broker))
             {
@@ -46,7 +46,7 @@ public static class Production
                 report.Note(Scenario, "worker queues during ingest (from the first publish): " + depths.Describe());
             }
 
-            report.Note(Scenario, $"CPU used during ingest: Hub.Api {(api.CpuTime() - cpuBefore.Api).TotalSeconds:0.0} s, Hub.Workers {(workers.CpuTime() - cpuBefore.Workers).TotalSeconds:0.0} s (of {Environment.ProcessorCount} cores)");
+            report.Note(Scenario, cpu.Describe("ingest", result.Accepted));
             Record.Ingest(context, Scenario, result, raw);
             var stages = await IngestStages.RunAsync(database, broker, "bench-stages", size, 200, cancellationToken);
             report.Note(Scenario, "an idle Publish's stages with raw clients on the same servers, one at a time: " +
@@ -64,9 +64,11 @@ public static class Production
                 var echo = await context.EchoAsync(rate, cancellationToken);
                 await QueueDepths.WaitEmptyAsync(broker, QuietTimeout, cancellationToken);
                 await using var depths = await QueueDepths.StartAsync(broker);
+                var cpu = CpuBreakdown.Start(context.Servers, ("Hub.Api", api.Pid), ("Hub.Workers", workers.Pid));
                 var pops = await Latency.ScreenPopAsync(Scenario, hub, probe, settings, rate, cancellationToken);
                 Record.Pops(context, Scenario, pops, echo);
                 report.Note(Scenario, $"worker queues during the screen-pops at {rate:#,0} events/s: " + depths.Describe());
+                report.Note(Scenario, cpu.Describe($"the screen-pops at {rate:#,0} events/s", pops.AckedEvents));
             }
         }
 

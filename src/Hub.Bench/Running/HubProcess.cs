@@ -127,13 +127,6 @@ public sealed class HubProcess : IAsyncDisposable
         return 0;
     }
 
-    /// <summary>CPU time the process used so far (user + system).</summary>
-    public TimeSpan CpuTime()
-    {
-        _process.Refresh();
-        return _process.TotalProcessorTime;
-    }
-
     private void KillOnExit(object? sender, EventArgs e)
     {
         try

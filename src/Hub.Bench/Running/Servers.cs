@@ -45,6 +45,23 @@ public sealed class Servers : IAsyncDisposable
     public string Where => (ExternalPostgres is null ? "PostgreSQL: private server started by the bench on this machine (fsync off, as the tests run it)" : "PostgreSQL: HUB_TEST_POSTGRES")
         + "; " + (ExternalRabbitMq is null ? "RabbitMQ: private node started by the bench on this machine" : "RabbitMQ: HUB_TEST_RABBITMQ_URL");
 
+    /// <summary>
+    /// The private servers' process trees, for <see cref="CpuBreakdown"/>. A server named by HUB_TEST_* has none:
+    /// its processes, if on this machine, count as everything else.
+    /// </summary>
+    public IEnumerable<CpuBreakdown.Source> CpuSources()
+    {
+        if (_postgres is { } postgres)
+        {
+            yield return new CpuBreakdown.Source("PostgreSQL", () => [postgres.ProcessId]);
+        }
+
+        if (_rabbitMq is { } rabbitMq)
+        {
+            yield return new CpuBreakdown.Source("RabbitMQ", () => rabbitMq.ProcessIds);
+        }
+    }
+
     public static async Task<string> PostgresVersionAsync(string connectionString)
     {
         await using var connection = new NpgsqlConnection(connectionString);

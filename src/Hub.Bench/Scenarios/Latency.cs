@@ -17,7 +17,7 @@ namespace Hub.Bench.Scenarios;
 /// </summary>
 public static class Latency
 {
-    public sealed record PopResult(double OfferedEventsPerSecond, double AchievedEventsPerSecond, Distribution Pop, Distribution Ack, Distribution ToWorker, Distribution ToBrowser, long Missing);
+    public sealed record PopResult(double OfferedEventsPerSecond, double AchievedEventsPerSecond, Distribution Pop, Distribution Ack, Distribution ToWorker, Distribution ToBrowser, long Missing, long AckedEvents);
 
     private const int ContactCount = 1000;
     private static readonly TimeSpan StallTimeout = TimeSpan.FromSeconds(30);
@@ -89,7 +89,7 @@ public static class Latency
         });
 
         return new PopResult(eventsPerSecond, ackedEvents / lastAck.TotalSeconds, pops.Distribution(), acks.Distribution(),
-            toWorker.Distribution(), toBrowser.Distribution(), pending.Count);
+            toWorker.Distribution(), toBrowser.Distribution(), pending.Count, ackedEvents);
     }
 
     /// <summary>The same open-loop rate of the same-sized message through a bare SignalR echo hub.</summary>

@@ -44,6 +44,10 @@ public sealed partial class PostgresServer : IAsyncDisposable
 
     public int Port { get; }
 
+    /// <summary>The postmaster's process id (every backend is its child), from its postmaster.pid.</summary>
+    public int ProcessId =>
+        int.Parse(File.ReadLines(Path.Combine(dataDirectory, "postmaster.pid")).First(), CultureInfo.InvariantCulture);
+
     /// <summary>Connection string for the <c>postgres</c> maintenance database.</summary>
     public string ConnectionString { get; }
 

@@ -78,6 +78,9 @@ public sealed class RabbitMqServer : IAsyncDisposable
 
     public string NodeName { get; }
 
+    /// <summary>The node's own processes: its epmd and the rabbitmq-server launcher, whose descendants are beam.smp and its helpers.</summary>
+    public IReadOnlyList<int> ProcessIds => [.. new[] { epmd?.Id, launcher?.Id }.OfType<int>()];
+
     public string AmqpUrl => $"amqp://guest:guest@127.0.0.1:{Invariant(AmqpPort)}/";
 
     /// <summary>From the call to <see cref="StartAsync"/> until an AMQP connection succeeds.</summary>
