@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using System.Data.Common;
 using Dapper;
 using Hub.Api.Infrastructure;
 using Hub.Store;
@@ -11,18 +12,21 @@ namespace Hub.Api.Ingest;
 /// <summary>
 /// Writes the relay events of every connection on this node in groups. The <c>Publish</c> calls that
 /// arrive while a group is being written wait together for the next one, so a hundred agents publishing
-/// at once cost one dedupe query and one insert instead of a hundred of each; an idle hub takes a single
-/// event at once. The rules are <see cref="EventIngestor"/>'s: an event is acked only after its publish
-/// was confirmed, and its id is remembered only after that, so a crash in between makes the relay's
-/// resend publish again (consumers are idempotent on the id) rather than be told "duplicate".
-/// The queue holds at most one call per SignalR invocation in flight, so it is bounded by the connections.
+/// at once cost one insert and one commit instead of a hundred of each; an idle hub takes a single event
+/// at once. A group claims its event ids by inserting them in a transaction that stays open until the
+/// broker confirmed their publishes: an id already there, or claimed by a concurrent call (another group,
+/// another Api node, which waits for that commit), is a <c>duplicate</c> and is not published; an event is
+/// acked only after its confirmed publish, and an id whose publish failed is not remembered, so the relay's
+/// resend is accepted and published again (consumers are idempotent on the id). A crash before the commit
+/// remembers nothing. The queue holds at most one call per SignalR invocation in flight, so it is bounded
+/// by the connections.
 /// </summary>
 /// <remarks>In the embedded default each event also waits for room in the in-process <see cref="EventBacklog"/>.</remarks>
 public sealed class IngestQueue(HubDatabase database, ConfirmedPublisher publisher, IOptions<HubSettings> settings, TimeProvider clock,
     ILogger<IngestQueue> logger, EventBacklog? backlog = null)
     : BackgroundService
 {
-    /// <summary>Groups are cut at about this many events: one dedupe query and one insert each.</summary>
+    /// <summary>Groups are cut at about this many events: one insert each.</summary>
     private const int MaxGroupEvents = 500;
 
     /// <summary>Groups written at once: while one waits for the broker's confirms, the next one fills.</summary>
@@ -86,102 +90,161 @@ public sealed class IngestQueue(HubDatabase database, ConfirmedPublisher publish
 
     private async Task WriteAsync(List<Pending> group)
     {
-        var seen = await SeenAsync(group);
-
-        // The same id twice (in one call or in two calls of the group) is a duplicate too, as it would be in turn.
-        var receivedAt = clock.GetUtcNow();
-        var publishes = new List<Task>[group.Count];
+        // The same id twice in the group (in one call or in two) is a duplicate too, as it would be in turn.
+        var inGroup = new HashSet<(string TenantId, Guid EventId)>();
+        var candidates = new List<int>[group.Count];
         for (var g = 0; g < group.Count; g++)
         {
             var pending = group[g];
-            publishes[g] = [];
+            candidates[g] = [];
             for (var i = 0; i < pending.Envelopes.Count; i++)
             {
-                var eventId = pending.Envelopes[i].EventId.ToString();
-                var accepted = seen.Add((pending.TenantId, eventId));
-                pending.Acks[i] = new PublishAck(eventId, accepted ? PublishAck.Accepted : PublishAck.Duplicate);
-                if (accepted)
+                var eventId = pending.Envelopes[i].EventId;
+                pending.Acks[i] = new PublishAck(eventId.ToString(), PublishAck.Duplicate);
+                if (inGroup.Add((pending.TenantId, eventId)))
                 {
-                    publishes[g].Add(PublishAsync(WebphoneEventFactory.Create(pending.Envelopes[i], pending.TenantId, pending.AgentId, receivedAt)));
+                    candidates[g].Add(i);
                 }
             }
         }
 
-        var published = new List<Pending>();
-        for (var g = 0; g < group.Count; g++)
+        var writable = await TakeBacklogSlotsAsync(group, candidates);
+        if (writable.Count == 0)
         {
-            try
-            {
-                await Task.WhenAll(publishes[g]);
-                published.Add(group[g]);
-            }
-            catch (BusUnavailableException exception)
-            {
-                logger.LogWarning(exception, "Publishing {Count} events of {TenantId}/{AgentId} failed", publishes[g].Count, group[g].TenantId, group[g].AgentId);
-                group[g].Done.TrySetException(new HubException("bus_unavailable: the message bus did not confirm the event; keep it and retry"));
-            }
+            return;
         }
 
-        await RememberAsync(published, receivedAt.ToUnixTimeMilliseconds());
-        foreach (var pending in published)
+        // Slots still held here; a published event's slot is given back by the hub-events endpoint instead.
+        var heldSlots = writable.Sum(g => candidates[g].Count);
+        try
         {
-            pending.Done.TrySetResult(pending.Acks);
+            var receivedAt = clock.GetUtcNow();
+            await using var connection = await database.OpenAsync(CancellationToken.None);
+            await using var transaction = await connection.BeginTransactionAsync(CancellationToken.None);
+            var claimed = await ClaimAsync(connection, transaction, group, candidates, writable, receivedAt.ToUnixTimeMilliseconds());
+
+            var publishes = new Dictionary<int, List<Task>>();
+            foreach (var g in writable)
+            {
+                var pending = group[g];
+                publishes[g] = [];
+                foreach (var i in candidates[g])
+                {
+                    heldSlots--;
+                    if (claimed.Contains((pending.TenantId, pending.Envelopes[i].EventId)))
+                    {
+                        pending.Acks[i] = pending.Acks[i] with { Status = PublishAck.Accepted };
+                        publishes[g].Add(PublishAsync(WebphoneEventFactory.Create(pending.Envelopes[i], pending.TenantId, pending.AgentId, receivedAt)));
+                    }
+                    else
+                    {
+                        // Already seen, or claimed by a concurrent call that committed first: nothing goes on the bus.
+                        backlog?.Leave();
+                    }
+                }
+            }
+
+            var published = new List<Pending>();
+            var unpublished = new List<Pending>();
+            foreach (var (g, tasks) in publishes)
+            {
+                try
+                {
+                    await Task.WhenAll(tasks);
+                    published.Add(group[g]);
+                }
+                catch (BusUnavailableException exception)
+                {
+                    logger.LogWarning(exception, "Publishing {Count} events of {TenantId}/{AgentId} failed", tasks.Count, group[g].TenantId, group[g].AgentId);
+                    unpublished.Add(group[g]);
+                    group[g].Done.TrySetException(new HubException("bus_unavailable: the message bus did not confirm the event; keep it and retry"));
+                }
+            }
+
+            // An event is remembered only once it is on the bus: the relay's resend of one that is not is accepted again.
+            await ForgetAsync(connection, transaction, unpublished);
+            await transaction.CommitAsync(CancellationToken.None);
+            foreach (var pending in published)
+            {
+                pending.Done.TrySetResult(pending.Acks);
+            }
+        }
+        finally
+        {
+            for (; backlog is not null && heldSlots > 0; heldSlots--)
+            {
+                backlog.Leave();
+            }
         }
     }
 
     private async Task PublishAsync(object message)
     {
-        if (backlog is null)
-        {
-            await publisher.PublishAsync(message, CancellationToken.None);
-            return;
-        }
-
-        if (!await backlog.EnterAsync(settings.Value.PublishTimeout))
-        {
-            throw new BusUnavailableException(new TimeoutException($"{backlog.Capacity} acked events are still waiting for the store."));
-        }
-
         try
         {
             await publisher.PublishAsync(message, CancellationToken.None);
         }
         catch
         {
-            // Not on the bus, so the hub-events endpoint will never give this slot back.
-            backlog.Leave();
+            // Not on the bus, so the hub-events endpoint will never give this event's slot back.
+            backlog?.Leave();
             throw;
         }
     }
 
-    private async Task<HashSet<(string TenantId, string EventId)>> SeenAsync(List<Pending> group)
+    /// <summary>
+    /// The embedded default's slots for each call's events, taken before the store transaction (the in-process
+    /// consumers need the store to give slots back). A call that gets none in time is answered <c>bus_unavailable</c>.
+    /// </summary>
+    private async Task<List<int>> TakeBacklogSlotsAsync(List<Pending> group, List<int>[] candidates)
     {
-        var tenants = group.Select(pending => pending.TenantId).Distinct(StringComparer.Ordinal).ToList();
-        var ids = group.SelectMany(pending => pending.Envelopes.Select(envelope => envelope.EventId.ToString())).Distinct(StringComparer.Ordinal).ToList();
-        await using var connection = await database.OpenAsync(CancellationToken.None);
-        var seen = await connection.QueryAsync<(string TenantId, string EventId)>(new CommandDefinition(
-            $"SELECT tenant_id, event_id FROM ingested_events WHERE tenant_id {database.InList("tenants")} AND event_id {database.InList("ids")}",
-            new { tenants, ids }));
-        return seen.ToHashSet();
-    }
-
-    private async Task RememberAsync(List<Pending> published, long receivedAt)
-    {
-        var rows = published
-            .SelectMany(pending => pending.Acks.Where(ack => ack.Status == PublishAck.Accepted).Select(ack => (pending.TenantId, EventId: ack.EventId!)))
-            .ToList();
-        if (rows.Count == 0)
+        var writable = new List<int>();
+        for (var g = 0; g < group.Count; g++)
         {
-            return;
+            if (backlog is null || await backlog.EnterAsync(candidates[g].Count, settings.Value.PublishTimeout))
+            {
+                writable.Add(g);
+                continue;
+            }
+
+            logger.LogWarning("{Capacity} acked events are still waiting for the store; refusing {Count} events", backlog.Capacity, candidates[g].Count);
+            group[g].Done.TrySetException(new HubException("bus_unavailable: the hub is behind writing events; keep the event and retry"));
         }
 
-        await using var connection = await database.OpenAsync(CancellationToken.None);
+        return writable;
+    }
+
+    /// <summary>
+    /// Inserts the ids, inside the group's transaction, and returns those that were new. A concurrent call with
+    /// the same id (another group, another node) waits on the uncommitted row and then finds it: exactly one is accepted.
+    /// </summary>
+    private async Task<HashSet<(string TenantId, Guid EventId)>> ClaimAsync(DbConnection connection, DbTransaction transaction,
+        List<Pending> group, List<int>[] candidates, List<int> writable, long receivedAt)
+    {
+        var rows = writable
+            .SelectMany(g => candidates[g].Select(i => (group[g].TenantId, EventId: group[g].Envelopes[i].EventId.ToString())))
+            .ToList();
+        var claimed = new HashSet<(string TenantId, Guid EventId)>();
         foreach (var chunk in rows.Chunk(MaxGroupEvents))
         {
             var (values, parameters) = SqlRows.Values(chunk, row => [row.TenantId, row.EventId, receivedAt]);
+            var inserted = await connection.QueryAsync<(string TenantId, string EventId)>(new CommandDefinition(
+                $"INSERT INTO ingested_events (tenant_id, event_id, received_at) VALUES {values} ON CONFLICT (tenant_id, event_id) DO NOTHING RETURNING tenant_id, event_id",
+                parameters, transaction));
+            claimed.UnionWith(inserted.Select(row => (row.TenantId, Guid.Parse(row.EventId))));
+        }
+
+        return claimed;
+    }
+
+    private async Task ForgetAsync(DbConnection connection, DbTransaction transaction, List<Pending> unpublished)
+    {
+        foreach (var pending in unpublished)
+        {
+            var ids = pending.Acks.Where(ack => ack.Status == PublishAck.Accepted).Select(ack => ack.EventId!).ToList();
             await connection.ExecuteAsync(new CommandDefinition(
-                $"INSERT INTO ingested_events (tenant_id, event_id, received_at) VALUES {values} ON CONFLICT (tenant_id, event_id) DO NOTHING",
-                parameters));
+                $"DELETE FROM ingested_events WHERE tenant_id = @TenantId AND event_id {database.InList("ids")}",
+                new { pending.TenantId, ids }, transaction));
         }
     }
 

@@ -18,8 +18,27 @@ public sealed class EventBacklog(int capacity)
 
     public int Capacity { get; } = capacity;
 
-    /// <summary>Waits for a slot for one event; false when none freed up within <paramref name="timeout"/>.</summary>
-    public Task<bool> EnterAsync(TimeSpan timeout) => _slots.WaitAsync(timeout);
+    /// <summary>Waits for <paramref name="count"/> slots; false, holding none, when they did not free up within <paramref name="timeout"/>.</summary>
+    public async Task<bool> EnterAsync(int count, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        for (var taken = 0; taken < count; taken++)
+        {
+            if (!await _slots.WaitAsync(Max(deadline - DateTime.UtcNow, TimeSpan.Zero)))
+            {
+                for (; taken > 0; taken--)
+                {
+                    _slots.Release();
+                }
+
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 
     public void Leave() => _slots.Release();
 

@@ -55,8 +55,8 @@ public sealed class EmbeddedBacklogTests : IAsyncLifetime
         Assert.Equal(2, backlog.Capacity);
 
         // Two events the store has not written yet hold both slots.
-        Assert.True(await backlog.EnterAsync(TimeSpan.Zero));
-        Assert.True(await backlog.EnterAsync(TimeSpan.Zero));
+        Assert.True(await backlog.EnterAsync(1, TimeSpan.Zero));
+        Assert.True(await backlog.EnterAsync(1, TimeSpan.Zero));
         var eventId = Guid.NewGuid();
         var envelope = Envelope("incoming_call", Call("call-1", "0912345678"), eventId);
 
