@@ -12,8 +12,10 @@ namespace Hub.Workers.ScreenPop;
 
 /// <summary>
 /// Matches an incoming caller against the tenant's contacts and asks the Api nodes to show the result
-/// to the agent. One pop per call: the pop is recorded before it is published and a redelivered or
-/// duplicate event only re-publishes a pop that never went out.
+/// to the agent. One pop per call: the pop is recorded before it is published, so a duplicate event
+/// pops nothing. Only a message that an earlier attempt may have recorded without publishing (a retry,
+/// or a redelivery after a worker died) publishes a recorded pop again: a pop may then show twice,
+/// never not at all. That costs no write after the publish on the pop's path.
 /// </summary>
 /// <remarks>
 /// A caller no contact matches is looked up in the account's CRM when it has <c>crm_lookup.url</c>
@@ -68,14 +70,16 @@ public sealed class ScreenPopConsumer(HubDatabase database, ContactDirectory con
             CreatedAt = clock.GetUtcNow(),
         };
 
-        if (!await RecordAsync(pop, cancellationToken))
+        if (!await RecordAsync(pop, cancellationToken) && !MayHaveFailedBeforePublishing(context))
         {
             return;
         }
 
         await context.Publish(pop, cancellationToken);
-        await MarkPushedAsync(pop, cancellationToken);
     }
+
+    private static bool MayHaveFailedBeforePublishing(ConsumeContext context) =>
+        context.GetRetryAttempt() > 0 || context.ReceiveContext.Redelivered;
 
     private static Dictionary<string, string?> Placeholders(IncomingCallReceived message, string? externalId) => new(StringComparer.Ordinal)
     {
@@ -86,11 +90,11 @@ public sealed class ScreenPopConsumer(HubDatabase database, ContactDirectory con
         ["tenant_id"] = message.TenantId,
     };
 
-    /// <summary>True when this pop still has to be published (new, or recorded but never published).</summary>
+    /// <summary>True when this call had no pop yet.</summary>
     private async Task<bool> RecordAsync(ShowScreenPop pop, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        var inserted = await connection.ExecuteAsync(new CommandDefinition(
+        return await connection.ExecuteAsync(new CommandDefinition(
             """
             INSERT INTO screen_pops (tenant_id, call_id, agent_id, number, unknown_caller, primary_external_id, primary_display_name, matches, match_count, created_at)
             VALUES (@TenantId, @CallId, @AgentId, @Number, @unknown, @primaryId, @primaryName, @matches, @matchCount, @createdAt)
@@ -105,23 +109,6 @@ public sealed class ScreenPopConsumer(HubDatabase database, ContactDirectory con
                 matches = JsonSerializer.Serialize(pop.Matches.Select(match => match.ExternalId)),
                 matchCount = pop.Matches.Count,
                 createdAt = pop.CreatedAt.ToUnixTimeMilliseconds(),
-            }, cancellationToken: cancellationToken));
-        if (inserted > 0)
-        {
-            return true;
-        }
-
-        var pushedAt = await connection.ExecuteScalarAsync<long?>(new CommandDefinition(
-            "SELECT pushed_at FROM screen_pops WHERE tenant_id = @TenantId AND call_id = @CallId",
-            new { pop.TenantId, pop.CallId }, cancellationToken: cancellationToken));
-        return pushedAt is null;
-    }
-
-    private async Task MarkPushedAsync(ShowScreenPop pop, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await connection.ExecuteAsync(new CommandDefinition(
-            "UPDATE screen_pops SET pushed_at = @now WHERE tenant_id = @TenantId AND call_id = @CallId",
-            new { pop.TenantId, pop.CallId, now = clock.NowMs() }, cancellationToken: cancellationToken));
+            }, cancellationToken: cancellationToken)) > 0;
     }
 }

@@ -12,19 +12,21 @@ namespace Hub.Tests.Support;
 /// </summary>
 public sealed class ConsumedEvents : IConsumeObserver
 {
-    private readonly ConcurrentDictionary<(string Endpoint, Guid EventId), TaskCompletionSource> _done = new();
+    private readonly ConcurrentDictionary<(string Endpoint, Guid EventId, int Delivery), TaskCompletionSource> _done = new();
+    private readonly ConcurrentDictionary<(string Endpoint, Guid EventId), int> _deliveries = new();
     private readonly ConcurrentDictionary<(string Endpoint, Guid EventId), Exception> _faults = new();
 
-    public async Task WaitAsync(string endpoint, Guid eventId, TimeSpan timeout)
+    /// <summary>Waits until <paramref name="endpoint"/> finished with the event <paramref name="delivery"/> times (a redelivery is a second).</summary>
+    public async Task WaitAsync(string endpoint, Guid eventId, TimeSpan timeout, int delivery = 1)
     {
         try
         {
-            await Signal(endpoint, eventId).Task.WaitAsync(timeout);
+            await Signal(endpoint, eventId, delivery).Task.WaitAsync(timeout);
         }
         catch (TimeoutException)
         {
             var fault = _faults.TryGetValue((endpoint, eventId), out var exception) ? $" Last fault: {exception}" : "";
-            Assert.Fail($"{endpoint} did not consume event {eventId} within {timeout.TotalSeconds} s.{fault}");
+            Assert.Fail($"{endpoint} did not consume event {eventId} {delivery} time(s) within {timeout.TotalSeconds} s.{fault}");
         }
     }
 
@@ -34,7 +36,9 @@ public sealed class ConsumedEvents : IConsumeObserver
     {
         foreach (var message in EventsOf(context))
         {
-            Signal(EndpointOf(context), message.EventId).TrySetResult();
+            var endpoint = EndpointOf(context);
+            var delivery = _deliveries.AddOrUpdate((endpoint, message.EventId), 1, (_, count) => count + 1);
+            Signal(endpoint, message.EventId, delivery).TrySetResult();
         }
 
         return Task.CompletedTask;
@@ -50,8 +54,8 @@ public sealed class ConsumedEvents : IConsumeObserver
         return Task.CompletedTask;
     }
 
-    private TaskCompletionSource Signal(string endpoint, Guid eventId) =>
-        _done.GetOrAdd((endpoint, eventId), _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+    private TaskCompletionSource Signal(string endpoint, Guid eventId, int delivery) =>
+        _done.GetOrAdd((endpoint, eventId, delivery), _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
 
     /// <summary>The event a consumer took alone, or each event of a batch it took (finished when the batch is).</summary>
     private static IEnumerable<IWebphoneEvent> EventsOf<T>(ConsumeContext<T> context) where T : class => context.Message switch
