@@ -37,25 +37,7 @@ public sealed class HubDatabase : IAsyncDisposable
     public string InList(string parameter) => Dialect == SqlDialect.Postgres ? $"= ANY(@{parameter})" : $"IN @{parameter}";
 
     public static HubDatabase ForPostgres(string connectionString) =>
-        new(SqlDialect.Postgres, NpgsqlDataSource.Create(WithAutoPrepare(connectionString)), null);
-
-    /// <summary>
-    /// The hub runs the same few statements thousands of times a second (dedupe, screen-pop, call log);
-    /// prepared once per connection, PostgreSQL skips parsing and planning them on every call. An operator
-    /// behind a transaction-mode pooler that cannot keep prepared statements sets <c>Max Auto Prepare=0</c>.
-    /// </summary>
-    private static string WithAutoPrepare(string connectionString)
-    {
-        var builder = new NpgsqlConnectionStringBuilder(connectionString);
-        if (connectionString.Contains("Auto Prepare", StringComparison.OrdinalIgnoreCase))
-        {
-            return connectionString;
-        }
-
-        builder.MaxAutoPrepare = 64;
-        builder.AutoPrepareMinUsages = 3;
-        return builder.ConnectionString;
-    }
+        new(SqlDialect.Postgres, NpgsqlDataSource.Create(connectionString), null);
 
     public static HubDatabase ForSqlite(string path)
     {
