@@ -227,9 +227,9 @@ public sealed class IngestQueue(HubDatabase database, ConfirmedPublisher publish
         var claimed = new HashSet<(string TenantId, Guid EventId)>();
         foreach (var chunk in rows.Chunk(MaxGroupEvents))
         {
-            var (values, parameters) = SqlRows.Values(chunk, row => [row.TenantId, row.EventId, receivedAt]);
+            var (values, parameters) = SqlRows.Of(database.Dialect, chunk, ["text", "text", "bigint"], row => [row.TenantId, row.EventId, receivedAt]);
             var inserted = await connection.QueryAsync<(string TenantId, string EventId)>(new CommandDefinition(
-                $"INSERT INTO ingested_events (tenant_id, event_id, received_at) VALUES {values} ON CONFLICT (tenant_id, event_id) DO NOTHING RETURNING tenant_id, event_id",
+                $"INSERT INTO ingested_events (tenant_id, event_id, received_at) {values} ON CONFLICT (tenant_id, event_id) DO NOTHING RETURNING tenant_id, event_id",
                 parameters, transaction));
             claimed.UnionWith(inserted.Select(row => (row.TenantId, Guid.Parse(row.EventId))));
         }

@@ -20,6 +20,11 @@ public sealed class CallLogWriter(HubDatabase database, TenantConfigReader confi
     // Click-to-call options reach the call through the dial command when the webphone does not echo them.
     private static readonly TimeSpan DialCorrelationWindow = TimeSpan.FromMinutes(2);
 
+    private static readonly string[] CallEventTypes = ["text", "text", "text", "text", "text", "bigint", "bigint", "bigint", "text", "text", "text"];
+
+    private static readonly string[] CallTypes =
+        ["text", "text", "text", "text", "text", "text", "text", "text", "bigint", "bigint", "bigint", "integer", "integer", "text", "text", "text", "bigint"];
+
     /// <summary>The default country code of each tenant in the batch. Before the batch's connection: it may read the store.</summary>
     public async Task<IReadOnlyDictionary<string, string>> CountryCodesAsync(IReadOnlyList<IWebphoneEvent> events, CancellationToken cancellationToken)
     {
@@ -69,12 +74,12 @@ public sealed class CallLogWriter(HubDatabase database, TenantConfigReader confi
             ]);
         }
 
-        var (values, parameters) = SqlRows.Values(rows, row => row);
+        var (values, parameters) = SqlRows.Of(database.Dialect, rows, CallEventTypes, row => row);
         // Only the calls that got a new event are rebuilt: an event already logged was rebuilt when it committed.
         var changed = (await connection.QueryAsync<(string TenantId, string CallId)>(new CommandDefinition(
             $"""
             INSERT INTO call_events (tenant_id, event_id, call_id, agent_id, type, seq, occurred_at, received_at, payload, campaign_id, lead_id)
-            VALUES {values}
+            {values}
             ON CONFLICT (tenant_id, event_id) DO NOTHING
             RETURNING tenant_id, call_id
             """, parameters, transaction, cancellationToken: cancellationToken))).Distinct().ToList();
@@ -107,12 +112,12 @@ public sealed class CallLogWriter(HubDatabase database, TenantConfigReader confi
             }
         }
 
-        var (callValues, callParameters) = SqlRows.Values(calls, row => row);
+        var (callValues, callParameters) = SqlRows.Of(database.Dialect, calls, CallTypes, row => row);
         await connection.ExecuteAsync(new CommandDefinition(
             $"""
             INSERT INTO calls (tenant_id, call_id, agent_id, direction, from_number, to_number, remote_number, status,
                                started_at, answered_at, ended_at, ring_seconds, billsec, hangup_cause, campaign_id, lead_id, updated_at)
-            VALUES {callValues}
+            {callValues}
             ON CONFLICT (tenant_id, call_id) DO UPDATE SET
                 agent_id = excluded.agent_id, direction = excluded.direction, from_number = excluded.from_number,
                 to_number = excluded.to_number, remote_number = excluded.remote_number, status = excluded.status,

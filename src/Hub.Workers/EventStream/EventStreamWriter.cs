@@ -22,7 +22,7 @@ public sealed class EventStreamWriter(HubDatabase database)
     public async Task WriteAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<IWebphoneEvent> events,
         CancellationToken cancellationToken)
     {
-        var (values, parameters) = SqlRows.Values(events, message => [
+        var (values, parameters) = SqlRows.Of(database.Dialect, events, ["text", "text", "text", "text", "text", "bigint", "text"], message => [
             message.TenantId, message.EventId.ToString(), message.Type, message.CallId, message.AgentId,
             message.OccurredAt.ToUnixTimeMilliseconds(),
             JsonSerializer.Serialize(new EventData(message.AgentId, message.CallId, message.Seq, message.Payload)),
@@ -40,7 +40,7 @@ public sealed class EventStreamWriter(HubDatabase database)
         await connection.ExecuteAsync(new CommandDefinition(
             $"""
             INSERT INTO event_stream (tenant_id, event_id, type, call_id, agent_id, occurred_at, data)
-            VALUES {values}
+            {values}
             ON CONFLICT (tenant_id, event_id) DO NOTHING
             """, parameters, transaction, cancellationToken: cancellationToken));
     }
