@@ -50,8 +50,8 @@ public static class Production
             Record.Ingest(context, Scenario, result, raw);
             var stages = await IngestStages.RunAsync(database, broker, "bench-stages", size, 200, cancellationToken);
             report.Note(Scenario, "an idle Publish's stages with raw clients on the same servers, one at a time: " +
-                $"dedupe SELECT {stages.DedupeSelect.Describe()}; persistent publish + broker confirm {stages.PublishConfirm.Describe()}; " +
-                $"remember INSERT + COMMIT {stages.RememberInsert.Describe()}");
+                $"claim INSERT in a transaction {stages.ClaimInsert.Describe()}; persistent publish + broker confirm {stages.PublishConfirm.Describe()}; " +
+                $"COMMIT {stages.Commit.Describe()}");
 
             // The sustainable maximum is what the workers persist; acks alone can outrun them for a while.
             maximum = result.PersistedPerSecond;

@@ -8,18 +8,19 @@ namespace Hub.Bench.Scenarios;
 
 /// <summary>
 /// Where a Publish's time goes in the Api, measured stage by stage with the raw clients on the same servers, one
-/// at a time (an idle hub's cost): the dedupe SELECT on <c>ingested_events</c>, one persistent publish waiting
-/// for its broker confirm (MassTransit's path, one outstanding), and the INSERT that remembers the id.
+/// at a time (an idle hub's cost), as <c>IngestQueue</c> does it: the INSERT that claims the id on
+/// <c>ingested_events</c> in an open transaction, one persistent publish waiting for its broker confirm
+/// (MassTransit's path, one outstanding), and the COMMIT.
 /// </summary>
 public static class IngestStages
 {
-    public sealed record Result(Distribution DedupeSelect, Distribution PublishConfirm, Distribution RememberInsert);
+    public sealed record Result(Distribution ClaimInsert, Distribution PublishConfirm, Distribution Commit);
 
     public static async Task<Result> RunAsync(string postgres, string amqpUrl, string tenantId, int messageSize, int iterations, CancellationToken cancellationToken)
     {
-        var select = new Samples();
+        var claim = new Samples();
         var confirm = new Samples();
-        var insert = new Samples();
+        var commit = new Samples();
         await using var data = NpgsqlDataSource.Create(postgres);
         var factory = new ConnectionFactory { Uri = new Uri(amqpUrl), ClientProvidedName = "hub-bench-stages" };
         await using var connection = await factory.CreateConnectionAsync(cancellationToken);
@@ -31,33 +32,22 @@ public static class IngestStages
         var properties = new BasicProperties { Persistent = true };
         for (var i = 0; i < iterations; i++)
         {
-            var ids = new[] { Guid.NewGuid().ToString() };
             var started = Stopwatch.GetTimestamp();
-            await using (var db = await data.OpenConnectionAsync(cancellationToken))
-            {
-                await db.QueryAsync<string>(new CommandDefinition(
-                    "SELECT event_id FROM ingested_events WHERE tenant_id = @tenantId AND event_id = ANY(@ids)",
-                    new { tenantId, ids }, cancellationToken: cancellationToken));
-            }
-
-            select.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            await using var db = await data.OpenConnectionAsync(cancellationToken);
+            await using var transaction = await db.BeginTransactionAsync(cancellationToken);
+            await db.QueryAsync<string>(new CommandDefinition(
+                "INSERT INTO ingested_events (tenant_id, event_id, received_at) VALUES (@tenantId, @eventId, 0) ON CONFLICT (tenant_id, event_id) DO NOTHING RETURNING event_id",
+                new { tenantId, eventId = Guid.NewGuid().ToString() }, transaction, cancellationToken: cancellationToken));
+            claim.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             started = Stopwatch.GetTimestamp();
             await channel.BasicPublishAsync("", queue, mandatory: false, properties, body, cancellationToken);
             confirm.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             started = Stopwatch.GetTimestamp();
-            await using (var db = await data.OpenConnectionAsync(cancellationToken))
-            await using (var transaction = await db.BeginTransactionAsync(cancellationToken))
-            {
-                await db.ExecuteAsync(new CommandDefinition(
-                    "INSERT INTO ingested_events (tenant_id, event_id, received_at) VALUES (@tenantId, @eventId, 0) ON CONFLICT (tenant_id, event_id) DO NOTHING",
-                    new { tenantId, eventId = ids[0] }, transaction, cancellationToken: cancellationToken));
-                await transaction.CommitAsync(cancellationToken);
-            }
-
-            insert.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            await transaction.CommitAsync(cancellationToken);
+            commit.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         }
 
         await channel.QueueDeleteAsync(queue, cancellationToken: cancellationToken);
-        return new Result(select.Distribution(), confirm.Distribution(), insert.Distribution());
+        return new Result(claim.Distribution(), confirm.Distribution(), commit.Distribution());
     }
 }
