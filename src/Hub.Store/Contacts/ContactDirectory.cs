@@ -84,12 +84,20 @@ public sealed class ContactDirectory(HubDatabase database, TimeProvider clock)
         return exact.Count > 0 ? exact : await QueryAsync(connection, RankedMatches("p.national = @national"), args, cancellationToken);
     }
 
-    private static string RankedMatches(string phoneCondition) =>
+    /// <summary>
+    /// The contacts with a phone matching <paramref name="phoneCondition"/>, ranked. On PostgreSQL the matching ids
+    /// are collected first (<c>ARRAY(…)</c>, an init plan on the phone index) and the contacts fetched by primary
+    /// key: the planner cannot turn it into a join, so a tenant that has just imported its contacts, whose rows the
+    /// statistics do not know yet, costs at most one pass over its rows instead of a nested loop over its contacts
+    /// and their phones (measured after a 1,000-contact import, before autoanalyze: 74 ms per lookup as a join,
+    /// 0.7 ms this way; in a benchmark that was 85 % of the machine's CPU until the statistics caught up).
+    /// </summary>
+    private string RankedMatches(string phoneCondition) =>
         $"""
         SELECT c.* FROM contacts c
         LEFT JOIN contact_picks k ON k.tenant_id = c.tenant_id AND k.agent_id = @agentId AND k.canonical = @canonical AND k.external_id = c.external_id
-        WHERE c.tenant_id = @tenantId AND c.external_id IN
-            (SELECT p.external_id FROM contact_phones p WHERE p.tenant_id = @tenantId AND {phoneCondition})
+        WHERE c.tenant_id = @tenantId AND c.external_id {(database.Dialect == SqlDialect.Postgres ? "= ANY(ARRAY" : "IN")}
+            (SELECT p.external_id FROM contact_phones p WHERE p.tenant_id = @tenantId AND {phoneCondition}){(database.Dialect == SqlDialect.Postgres ? ")" : "")}
         ORDER BY CASE WHEN k.external_id IS NULL THEN 1 ELSE 0 END, c.updated_at DESC, c.external_id
         LIMIT 50
         """;
