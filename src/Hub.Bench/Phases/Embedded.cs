@@ -23,8 +23,8 @@ public static class Embedded
             using var hub = new HubClient(api.Url);
             var probe = StoreProbe.Sqlite(Path.Combine(data, "hub.db"));
             var cpu = CpuBreakdown.Start(context.Servers, ("Hub.Api", api.Pid));
-            // The in-memory bus acks far faster than SQLite persists (it queues without bound), so a longer
-            // publishing window only lengthens the drain; the rates are the same.
+            // Acks wait for room once Hub__EmbeddedBacklog events are waiting for SQLite, so a longer publishing
+            // window only lengthens the run; the rates are the same.
             var ingest = settings with { IngestDuration = TimeSpan.FromTicks(Math.Min(settings.IngestDuration.Ticks, EmbeddedIngest.Ticks)) };
             var result = await Ingest.RunAsync(Scenario, hub, probe, ingest, cancellationToken);
             context.Report.Note(Scenario, cpu.Describe("ingest", result.Accepted));

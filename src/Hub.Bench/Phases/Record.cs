@@ -37,7 +37,8 @@ public static class Record
         report.Add(new Figure(scenario, $"screen-pop p99 at {rate}", pops.Pop.P99, "ms", baseline, echo.P99, $"<= {PopTargetMs} ms", pops.Pop.P99 <= PopTargetMs));
         report.Add(new Figure(scenario, $"screen-pop max at {rate}", pops.Pop.Max, "ms", baseline, echo.Max));
         report.Note(scenario, $"screen-pops at {rate} offered ({pops.AchievedEventsPerSecond:#,0} achieved): Publish ack {pops.Ack.Describe()}; " +
-            $"send to pop created by the worker {pops.ToWorker.Describe()}; pop created to received by the agent {pops.ToBrowser.Describe()}");
+            $"send to pop created by the worker {pops.ToWorker.Describe()}; pop created to received by the agent {pops.ToBrowser.Describe()}; " +
+            $"{pops.Refused:#,0} publishes answered bus_unavailable and sent again");
         if (pops.Missing > 0)
         {
             report.Loss(scenario, $"{pops.Missing} incoming calls at {rate} got no screen-pop within 30 s");
