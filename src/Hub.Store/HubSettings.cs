@@ -36,8 +36,9 @@ public sealed class HubSettings
     public TimeSpan PublishTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
-    /// Embedded default only: how many acked events may wait in memory for the store. Past it a publish waits
-    /// for room, at most <see cref="PublishTimeout"/>, then is answered <c>bus_unavailable</c>.
+    /// Embedded default only: how many deliveries of acked events may wait in memory for their consumers (an
+    /// <c>incoming_call</c> is two: call log and screen-pop). Past it a publish waits for room, at most
+    /// <see cref="PublishTimeout"/>, then is answered <c>bus_unavailable</c>.
     /// </summary>
     public int EmbeddedBacklog { get; set; } = 2_000;
 

@@ -115,7 +115,7 @@ public sealed class IngestQueue(HubDatabase database, ConfirmedPublisher publish
         }
 
         // Slots still held here; a published event's slot is given back by the hub-events endpoint instead.
-        var heldSlots = writable.Sum(g => candidates[g].Count);
+        var heldSlots = writable.Sum(g => SlotsOf(group[g], candidates[g]));
         try
         {
             var receivedAt = clock.GetUtcNow();
@@ -130,16 +130,17 @@ public sealed class IngestQueue(HubDatabase database, ConfirmedPublisher publish
                 publishes[g] = [];
                 foreach (var i in candidates[g])
                 {
-                    heldSlots--;
+                    var slots = EventBacklog.SlotsFor(pending.Envelopes[i].Type);
+                    heldSlots -= slots;
                     if (claimed.Contains((pending.TenantId, pending.Envelopes[i].EventId)))
                     {
                         pending.Acks[i] = pending.Acks[i] with { Status = PublishAck.Accepted };
-                        publishes[g].Add(PublishAsync(WebphoneEventFactory.Create(pending.Envelopes[i], pending.TenantId, pending.AgentId, receivedAt)));
+                        publishes[g].Add(PublishAsync(WebphoneEventFactory.Create(pending.Envelopes[i], pending.TenantId, pending.AgentId, receivedAt), slots));
                     }
                     else
                     {
                         // Already seen, or claimed by a concurrent call that committed first: nothing goes on the bus.
-                        backlog?.Leave();
+                        backlog?.Leave(slots);
                     }
                 }
             }
@@ -171,14 +172,14 @@ public sealed class IngestQueue(HubDatabase database, ConfirmedPublisher publish
         }
         finally
         {
-            for (; backlog is not null && heldSlots > 0; heldSlots--)
+            if (heldSlots > 0)
             {
-                backlog.Leave();
+                backlog?.Leave(heldSlots);
             }
         }
     }
 
-    private async Task PublishAsync(object message)
+    private async Task PublishAsync(object message, int slots)
     {
         try
         {
@@ -186,8 +187,8 @@ public sealed class IngestQueue(HubDatabase database, ConfirmedPublisher publish
         }
         catch
         {
-            // Not on the bus, so the hub-events endpoint will never give this event's slot back.
-            backlog?.Leave();
+            // Not on the bus, so no endpoint will ever give this event's slots back.
+            backlog?.Leave(slots);
             throw;
         }
     }
@@ -201,18 +202,21 @@ public sealed class IngestQueue(HubDatabase database, ConfirmedPublisher publish
         var writable = new List<int>();
         for (var g = 0; g < group.Count; g++)
         {
-            if (backlog is null || await backlog.EnterAsync(candidates[g].Count, settings.Value.PublishTimeout))
+            if (backlog is null || await backlog.EnterAsync(SlotsOf(group[g], candidates[g]), settings.Value.PublishTimeout))
             {
                 writable.Add(g);
                 continue;
             }
 
-            logger.LogWarning("{Capacity} acked events are still waiting for the store; refusing {Count} events", backlog.Capacity, candidates[g].Count);
+            logger.LogWarning("The in-process backlog ({Capacity}) is full; refusing {Count} events", backlog.Capacity, candidates[g].Count);
             group[g].Done.TrySetException(new HubException("bus_unavailable: the hub is behind writing events; keep the event and retry"));
         }
 
         return writable;
     }
+
+    private static int SlotsOf(Pending pending, List<int> candidates) =>
+        candidates.Sum(i => EventBacklog.SlotsFor(pending.Envelopes[i].Type));
 
     /// <summary>
     /// Inserts the ids, inside the group's transaction, and returns those that were new. A concurrent call with

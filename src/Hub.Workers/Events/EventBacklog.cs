@@ -1,15 +1,16 @@
 using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Hub.Workers.Events;
 
 /// <summary>
-/// The events the embedded default has acked but not yet written. Its bus is in memory: an acked event
-/// waits in this process until the <c>hub-events</c> consumer has written it, so an Api that acked faster
-/// than the store writes would grow memory without bound in a burst, and every event waiting there would
-/// be lost with the process. The Api takes a slot per event before publishing and the <c>hub-events</c>
-/// endpoint gives it back once the event is written (or has gone to its error queue); when no slot frees
-/// up in time the Api answers <c>bus_unavailable</c> and the relay keeps the event. On RabbitMQ the broker
-/// holds the backlog durably and pushes back itself, so nothing registers this.
+/// The events the embedded default has acked but not yet fully consumed. Its bus is in memory: an acked event
+/// waits in this process until its consumers have written it, so an Api that acked faster than the store writes
+/// would grow memory without bound in a burst, and every event waiting there would be lost with the process.
+/// The Api takes a slot per delivery before publishing (<see cref="SlotsFor"/>) and each consuming endpoint gives
+/// its slot back once it is done with the message (or it has gone to the error queue); when no slot frees up in
+/// time the Api answers <c>bus_unavailable</c> and the relay keeps the event. On RabbitMQ the broker holds the
+/// backlog durably and pushes back itself, so nothing registers this.
 /// </summary>
 public sealed class EventBacklog(int capacity)
 {
@@ -40,9 +41,15 @@ public sealed class EventBacklog(int capacity)
 
     private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 
-    public void Leave() => _slots.Release();
+    public void Leave(int count = 1) => _slots.Release(count);
 
-    /// <summary>On the <c>hub-events</c> endpoint: a message's slot is given back once all its attempts are over.</summary>
+    /// <summary>
+    /// The in-process deliveries of an event of this webphone type: every event goes to <c>hub-events</c>; an
+    /// <c>incoming_call</c> also goes to <c>hub-screen-pop</c>, whose endpoint gives its own slot back.
+    /// </summary>
+    public static int SlotsFor(string type) => type == "incoming_call" ? 2 : 1;
+
+    /// <summary>On each consuming endpoint: a message's slot is given back once all its attempts are over.</summary>
     internal sealed class LeaveFilter(EventBacklog backlog) : IFilter<ConsumeContext>
     {
         public async Task Send(ConsumeContext context, IPipe<ConsumeContext> next)
@@ -58,5 +65,20 @@ public sealed class EventBacklog(int capacity)
         }
 
         public void Probe(ProbeContext context) => context.CreateFilterScope("eventBacklog");
+    }
+}
+
+public static class EventBacklogConfiguration
+{
+    /// <summary>
+    /// In the embedded default, gives each message's backlog slot back when the endpoint is done with it. Configure
+    /// it before the retries, so the slot comes back once, after the last attempt.
+    /// </summary>
+    public static void UseEventBacklog(this IReceiveEndpointConfigurator endpoint, IRegistrationContext context)
+    {
+        if (context.GetService<EventBacklog>() is { } backlog)
+        {
+            endpoint.UseFilter(new EventBacklog.LeaveFilter(backlog));
+        }
     }
 }

@@ -1,5 +1,4 @@
 using MassTransit;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace Hub.Workers.Events;
 
@@ -16,12 +15,7 @@ public sealed class WebphoneEventsConsumerDefinition : ConsumerDefinition<Webpho
     protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator,
         IConsumerConfigurator<WebphoneEventsConsumer> consumerConfigurator, IRegistrationContext context)
     {
-        // Outside the retries: a slot of the embedded default's backlog is given back once, after the last attempt.
-        if (context.GetService<EventBacklog>() is { } backlog)
-        {
-            endpointConfigurator.UseFilter(new EventBacklog.LeaveFilter(backlog));
-        }
-
+        endpointConfigurator.UseEventBacklog(context);
         endpointConfigurator.UseEventBatches(consumerConfigurator, concurrencyLimit: 1);
     }
 }

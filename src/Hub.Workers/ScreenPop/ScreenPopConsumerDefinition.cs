@@ -1,3 +1,4 @@
+using Hub.Workers.Events;
 using MassTransit;
 
 namespace Hub.Workers.ScreenPop;
@@ -7,6 +8,9 @@ public sealed class ScreenPopConsumerDefinition : ConsumerDefinition<ScreenPopCo
     public ScreenPopConsumerDefinition() => EndpointName = "hub-screen-pop";
 
     protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator,
-        IConsumerConfigurator<ScreenPopConsumer> consumerConfigurator, IRegistrationContext context) =>
+        IConsumerConfigurator<ScreenPopConsumer> consumerConfigurator, IRegistrationContext context)
+    {
+        endpointConfigurator.UseEventBacklog(context);
         endpointConfigurator.UseMessageRetry(retry => retry.UseStoreRetry());
+    }
 }

@@ -25,24 +25,23 @@ public sealed class EmbeddedBacklogTests : IAsyncLifetime
     public async Task DisposeAsync() => await _factory.DisposeAsync();
 
     [Fact]
-    public async Task Slots_come_back_once_events_are_written_so_a_long_stream_fits_a_small_backlog()
+    public async Task Slots_come_back_once_every_endpoint_is_done_so_a_long_stream_fits_a_small_backlog()
     {
         var (_, crm) = await CreateTenantAsync(_factory, "Acme");
         await using var agent = await ConnectAgentAsync(_factory, crm, "agent-7");
+        var consumed = _factory.Services.GetRequiredService<ConsumedEvents>();
 
-        // Five times the backlog, one after the other: each waits for the slot of one written before it.
-        var eventIds = new List<Guid>();
-        for (var i = 0; i < 10; i++)
+        // Five times the backlog, one after the other: each waits for the slots of those written before it. An
+        // incoming call takes both slots (the call log's and the screen-pop's), so it fits only once both gave theirs back.
+        for (var i = 0; i < 5; i++)
         {
-            var eventId = Guid.NewGuid();
-            var ack = await agent.InvokeAsync("Publish", Envelope("call_hold", Call($"call-{i}"), eventId));
-            Assert.Equal("accepted", ack.GetProperty("status").GetString());
-            eventIds.Add(eventId);
-        }
-
-        foreach (var eventId in eventIds)
-        {
-            await _factory.Services.GetRequiredService<ConsumedEvents>().WaitAsync("hub-events", eventId, Timeout);
+            var incoming = Guid.NewGuid();
+            var hold = Guid.NewGuid();
+            Assert.Equal("accepted", (await agent.InvokeAsync("Publish", Envelope("incoming_call", Call($"call-{i}", "0912345678"), incoming))).GetProperty("status").GetString());
+            Assert.Equal("accepted", (await agent.InvokeAsync("Publish", Envelope("call_hold", Call($"call-{i}"), hold))).GetProperty("status").GetString());
+            await consumed.WaitAsync("hub-screen-pop", incoming, Timeout);
+            await consumed.WaitAsync("hub-events", incoming, Timeout);
+            await consumed.WaitAsync("hub-events", hold, Timeout);
         }
     }
 
@@ -54,9 +53,8 @@ public sealed class EmbeddedBacklogTests : IAsyncLifetime
         var backlog = _factory.Services.GetRequiredService<EventBacklog>();
         Assert.Equal(2, backlog.Capacity);
 
-        // Two events the store has not written yet hold both slots.
-        Assert.True(await backlog.EnterAsync(1, TimeSpan.Zero));
-        Assert.True(await backlog.EnterAsync(1, TimeSpan.Zero));
+        // An incoming call no endpoint has consumed yet holds both slots.
+        Assert.True(await backlog.EnterAsync(2, TimeSpan.Zero));
         var eventId = Guid.NewGuid();
         var envelope = Envelope("incoming_call", Call("call-1", "0912345678"), eventId);
 
@@ -64,8 +62,8 @@ public sealed class EmbeddedBacklogTests : IAsyncLifetime
 
         Assert.StartsWith("bus_unavailable:", refused.HubMessage);
 
-        // The store caught up with one: the relay's resend is accepted, not "duplicate", and written.
-        backlog.Leave();
+        // The store caught up: the relay's resend is accepted, not "duplicate", and written.
+        backlog.Leave(2);
         var ack = await agent.InvokeAsync("Publish", envelope);
         Assert.Equal("accepted", ack.GetProperty("status").GetString());
         await _factory.Services.GetRequiredService<ConsumedEvents>().WaitAsync("hub-events", eventId, Timeout);
