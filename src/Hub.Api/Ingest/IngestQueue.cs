@@ -114,7 +114,7 @@ public sealed class IngestQueue(HubDatabase database, ConfirmedPublisher publish
             return;
         }
 
-        // Slots still held here; a published event's slot is given back by the hub-events endpoint instead.
+        // Slots still held here; a published event's slots are given back by the endpoints that consume it instead.
         var heldSlots = writable.Sum(g => SlotsOf(group[g], candidates[g]));
         try
         {
