@@ -34,15 +34,25 @@ public sealed class IngestQueue(HubDatabase database, ConfirmedPublisher publish
 
     private readonly Channel<Pending> _pending = Channel.CreateUnbounded<Pending>();
 
-    public Task<PublishAck[]> IngestAsync(string tenantId, string agentId, IReadOnlyList<EventEnvelope> envelopes)
+    public async Task<PublishAck[]> IngestAsync(string tenantId, string agentId, IReadOnlyList<EventEnvelope> envelopes)
     {
-        var pending = new Pending(tenantId, agentId, envelopes);
+        // The embedded default's slots are taken per call, before the call joins a group, so one call waiting
+        // for room never holds up the others of its group.
+        var slots = backlog is null ? 0 : envelopes.Sum(envelope => EventBacklog.SlotsFor(envelope.Type));
+        if (backlog is not null && !await backlog.EnterAsync(slots, settings.Value.PublishTimeout))
+        {
+            logger.LogWarning("The in-process backlog ({Capacity}) is full; refusing {Count} events", backlog.Capacity, envelopes.Count);
+            throw new HubException("bus_unavailable: the hub is behind writing events; keep the event and retry");
+        }
+
+        var pending = new Pending(tenantId, agentId, envelopes, slots);
         if (!_pending.Writer.TryWrite(pending))
         {
+            backlog?.Leave(slots);
             throw new HubException("bus_unavailable: this hub node is shutting down; keep the event and retry");
         }
 
-        return pending.Done.Task;
+        return await pending.Done.Task;
     }
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
@@ -108,40 +118,27 @@ public sealed class IngestQueue(HubDatabase database, ConfirmedPublisher publish
             }
         }
 
-        var writable = await TakeBacklogSlotsAsync(group, candidates);
-        if (writable.Count == 0)
-        {
-            return;
-        }
-
         // Slots still held here; a published event's slots are given back by the endpoints that consume it instead.
-        var heldSlots = writable.Sum(g => SlotsOf(group[g], candidates[g]));
+        var heldSlots = group.Sum(pending => pending.Slots);
         try
         {
             var receivedAt = clock.GetUtcNow();
             await using var connection = await database.OpenAsync(CancellationToken.None);
             await using var transaction = await connection.BeginTransactionAsync(CancellationToken.None);
-            var claimed = await ClaimAsync(connection, transaction, group, candidates, writable, receivedAt.ToUnixTimeMilliseconds());
+            var claimed = await ClaimAsync(connection, transaction, group, candidates, receivedAt.ToUnixTimeMilliseconds());
 
             var publishes = new Dictionary<int, List<Task>>();
-            foreach (var g in writable)
+            for (var g = 0; g < group.Count; g++)
             {
                 var pending = group[g];
                 publishes[g] = [];
-                foreach (var i in candidates[g])
+                // An id already seen, or claimed by a concurrent call that committed first, goes nowhere.
+                foreach (var i in candidates[g].Where(i => claimed.Contains((pending.TenantId, pending.Envelopes[i].EventId))))
                 {
-                    var slots = EventBacklog.SlotsFor(pending.Envelopes[i].Type);
+                    var slots = backlog is null ? 0 : EventBacklog.SlotsFor(pending.Envelopes[i].Type);
                     heldSlots -= slots;
-                    if (claimed.Contains((pending.TenantId, pending.Envelopes[i].EventId)))
-                    {
-                        pending.Acks[i] = pending.Acks[i] with { Status = PublishAck.Accepted };
-                        publishes[g].Add(PublishAsync(WebphoneEventFactory.Create(pending.Envelopes[i], pending.TenantId, pending.AgentId, receivedAt), slots));
-                    }
-                    else
-                    {
-                        // Already seen, or claimed by a concurrent call that committed first: nothing goes on the bus.
-                        backlog?.Leave(slots);
-                    }
+                    pending.Acks[i] = pending.Acks[i] with { Status = PublishAck.Accepted };
+                    publishes[g].Add(PublishAsync(WebphoneEventFactory.Create(pending.Envelopes[i], pending.TenantId, pending.AgentId, receivedAt), slots));
                 }
             }
 
@@ -194,38 +191,13 @@ public sealed class IngestQueue(HubDatabase database, ConfirmedPublisher publish
     }
 
     /// <summary>
-    /// The embedded default's slots for each call's events, taken before the store transaction (the in-process
-    /// consumers need the store to give slots back). A call that gets none in time is answered <c>bus_unavailable</c>.
-    /// </summary>
-    private async Task<List<int>> TakeBacklogSlotsAsync(List<Pending> group, List<int>[] candidates)
-    {
-        var writable = new List<int>();
-        for (var g = 0; g < group.Count; g++)
-        {
-            if (backlog is null || await backlog.EnterAsync(SlotsOf(group[g], candidates[g]), settings.Value.PublishTimeout))
-            {
-                writable.Add(g);
-                continue;
-            }
-
-            logger.LogWarning("The in-process backlog ({Capacity}) is full; refusing {Count} events", backlog.Capacity, candidates[g].Count);
-            group[g].Done.TrySetException(new HubException("bus_unavailable: the hub is behind writing events; keep the event and retry"));
-        }
-
-        return writable;
-    }
-
-    private static int SlotsOf(Pending pending, List<int> candidates) =>
-        candidates.Sum(i => EventBacklog.SlotsFor(pending.Envelopes[i].Type));
-
-    /// <summary>
     /// Inserts the ids, inside the group's transaction, and returns those that were new. A concurrent call with
     /// the same id (another group, another node) waits on the uncommitted row and then finds it: exactly one is accepted.
     /// </summary>
     private async Task<HashSet<(string TenantId, Guid EventId)>> ClaimAsync(DbConnection connection, DbTransaction transaction,
-        List<Pending> group, List<int>[] candidates, List<int> writable, long receivedAt)
+        List<Pending> group, List<int>[] candidates, long receivedAt)
     {
-        var rows = writable
+        var rows = Enumerable.Range(0, group.Count)
             .SelectMany(g => candidates[g].Select(i => (group[g].TenantId, EventId: group[g].Envelopes[i].EventId.ToString())))
             .ToList();
         var claimed = new HashSet<(string TenantId, Guid EventId)>();
@@ -252,8 +224,11 @@ public sealed class IngestQueue(HubDatabase database, ConfirmedPublisher publish
         }
     }
 
-    private sealed class Pending(string tenantId, string agentId, IReadOnlyList<EventEnvelope> envelopes)
+    private sealed class Pending(string tenantId, string agentId, IReadOnlyList<EventEnvelope> envelopes, int slots)
     {
+        /// <summary>The embedded default's backlog slots this call holds.</summary>
+        public int Slots { get; } = slots;
+
         public string TenantId { get; } = tenantId;
         public string AgentId { get; } = agentId;
         public IReadOnlyList<EventEnvelope> Envelopes { get; } = envelopes;

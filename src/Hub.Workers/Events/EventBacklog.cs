@@ -14,34 +14,91 @@ namespace Hub.Workers.Events;
 /// </summary>
 public sealed class EventBacklog(int capacity)
 {
-    // No maximum: an event published without a slot (a test's harness) gives one back all the same.
-    private readonly SemaphoreSlim _slots = new(capacity);
+    private readonly Lock _lock = new();
+    private readonly LinkedList<Waiter> _waiters = new();
+
+    // May go above capacity (a message published without a slot, as a test harness does, gives one back all
+    // the same) and below zero (a call larger than the whole backlog may enter when it is empty).
+    private int _available = capacity;
 
     public int Capacity { get; } = capacity;
 
-    /// <summary>Waits for <paramref name="count"/> slots; false, holding none, when they did not free up within <paramref name="timeout"/>.</summary>
-    public async Task<bool> EnterAsync(int count, TimeSpan timeout)
+    /// <summary>
+    /// Takes <paramref name="count"/> slots at once, in arrival order; false, holding none, when they did not free
+    /// up within <paramref name="timeout"/>. All or nothing: callers holding part of what they need while they wait
+    /// for the rest could between them hold every slot and wait for each other.
+    /// </summary>
+    public Task<bool> EnterAsync(int count, TimeSpan timeout)
     {
-        var deadline = DateTime.UtcNow + timeout;
-        for (var taken = 0; taken < count; taken++)
+        Waiter waiter;
+        lock (_lock)
         {
-            if (!await _slots.WaitAsync(Max(deadline - DateTime.UtcNow, TimeSpan.Zero)))
+            if (_waiters.Count == 0 && Fits(count))
             {
-                for (; taken > 0; taken--)
-                {
-                    _slots.Release();
-                }
-
-                return false;
+                _available -= count;
+                return Task.FromResult(true);
             }
+
+            waiter = new Waiter(count);
+            waiter.Node = _waiters.AddLast(waiter);
         }
 
-        return true;
+        waiter.Expire(timeout, () =>
+        {
+            lock (_lock)
+            {
+                if (waiter.Node.List is null)
+                {
+                    return;
+                }
+
+                _waiters.Remove(waiter.Node);
+                waiter.Done.TrySetResult(false);
+                // The next ones may fit now that this one no longer blocks the head of the line.
+                Grant();
+            }
+        });
+        return waiter.Done.Task;
     }
 
-    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
+    public void Leave(int count = 1)
+    {
+        lock (_lock)
+        {
+            _available += count;
+            Grant();
+        }
+    }
 
-    public void Leave(int count = 1) => _slots.Release(count);
+    private bool Fits(int count) => _available >= Math.Min(count, Capacity);
+
+    private void Grant()
+    {
+        while (_waiters.First is { } first && Fits(first.Value.Count))
+        {
+            _available -= first.Value.Count;
+            _waiters.RemoveFirst();
+            first.Value.Done.TrySetResult(true);
+        }
+    }
+
+    private sealed class Waiter(int count)
+    {
+        public int Count { get; } = count;
+        public LinkedListNode<Waiter> Node { get; set; } = null!;
+        public TaskCompletionSource<bool> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public void Expire(TimeSpan timeout, Action expire)
+        {
+            var timer = new CancellationTokenSource(timeout);
+            var registration = timer.Token.Register(expire);
+            Done.Task.ContinueWith(_ =>
+            {
+                registration.Dispose();
+                timer.Dispose();
+            }, TaskScheduler.Default);
+        }
+    }
 
     /// <summary>
     /// The in-process deliveries of an event of this webphone type: every event goes to <c>hub-events</c>; an
