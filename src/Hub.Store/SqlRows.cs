@@ -10,9 +10,8 @@ public static class SqlRows
 {
     /// <summary>
     /// The rows as the dialect takes them best, to follow <c>INSERT INTO t (columns)</c>. PostgreSQL gets one
-    /// array parameter per column, unnested: the statement's text does not depend on the number of rows, so it
-    /// is parsed once and prepared, and 200 rows of 11 columns bind 11 parameters instead of 2,200. SQLite gets
-    /// a <c>VALUES</c> list. <paramref name="types"/> are the columns' PostgreSQL types: <c>text</c>,
+    /// array parameter per column, unnested: the statement's text does not depend on the number of rows, and
+    /// 200 rows of 11 columns bind 11 parameters instead of 2,200. SQLite gets a <c>VALUES</c> list. <paramref name="types"/> are the columns' PostgreSQL types: <c>text</c>,
     /// <c>bigint</c> or <c>integer</c>.
     /// </summary>
     public static (string Rows, DynamicParameters Parameters) Of<T>(SqlDialect dialect, IReadOnlyList<T> rows, string[] types,
