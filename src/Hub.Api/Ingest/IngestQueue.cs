@@ -127,7 +127,7 @@ public sealed class IngestQueue(HubDatabase database, ConfirmedPublisher publish
             await using var transaction = await connection.BeginTransactionAsync(CancellationToken.None);
             var claimed = await ClaimAsync(connection, transaction, group, candidates, receivedAt.ToUnixTimeMilliseconds());
 
-            var publishes = new Dictionary<int, List<Task>>();
+            var publishes = new List<Task>[group.Count];
             for (var g = 0; g < group.Count; g++)
             {
                 var pending = group[g];
@@ -144,8 +144,9 @@ public sealed class IngestQueue(HubDatabase database, ConfirmedPublisher publish
 
             var published = new List<Pending>();
             var unpublished = new List<Pending>();
-            foreach (var (g, tasks) in publishes)
+            for (var g = 0; g < group.Count; g++)
             {
+                var tasks = publishes[g];
                 try
                 {
                     await Task.WhenAll(tasks);

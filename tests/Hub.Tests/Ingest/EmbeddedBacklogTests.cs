@@ -17,7 +17,8 @@ public sealed class EmbeddedBacklogTests : IAsyncLifetime
     private readonly HubApiFactory _factory = new(new HubTopology(Settings: new Dictionary<string, string>
     {
         ["Hub:EmbeddedBacklog"] = "2",
-        ["Hub:PublishTimeout"] = "00:00:00.300",
+        // Long enough for an in-memory publish on a loaded machine, short enough to wait out once for a refusal.
+        ["Hub:PublishTimeout"] = "00:00:02",
     }));
 
     public Task InitializeAsync() => Task.CompletedTask;
