@@ -21,13 +21,17 @@ async function freePort() {
   });
 }
 
-export async function startHub() {
+/**
+ * Starts a hub. `env` adds or overrides environment variables (for example another `Hub__AdminApiKey`,
+ * or a limit under test); a value of `undefined` removes the variable.
+ */
+export async function startHub({ env = {} } = {}) {
   const port = await freePort();
   const dataDirectory = mkdtempSync(join(tmpdir(), 'hub-e2e-'));
   const url = `http://127.0.0.1:${port}`;
   const configuration = process.env.HUB_E2E_CONFIGURATION ?? 'Debug';
   const child = spawn('dotnet', ['run', '--no-build', '-c', configuration, '--project', join(repo, 'src', 'Hub.Api'), '--urls', url], {
-    env: { ...process.env, Hub__DataDirectory: dataDirectory, Hub__AdminApiKey: adminKey, DOTNET_NOLOGO: '1' },
+    env: withoutUndefined({ ...process.env, Hub__DataDirectory: dataDirectory, Hub__AdminApiKey: adminKey, DOTNET_NOLOGO: '1', ...env }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -45,6 +49,7 @@ export async function startHub() {
 
   return {
     url,
+    dataDirectory,
     output: () => output,
     async stop() {
       const exited = new Promise((done) => child.once('exit', done));
@@ -53,4 +58,8 @@ export async function startHub() {
       rmSync(dataDirectory, { recursive: true, force: true });
     },
   };
+}
+
+function withoutUndefined(env) {
+  return Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined));
 }
