@@ -23,11 +23,11 @@ async function freePort() {
 
 /**
  * Starts a hub. `env` adds or overrides environment variables (for example another `Hub__AdminApiKey`,
- * or a limit under test); a value of `undefined` removes the variable.
+ * or a limit under test); a value of `undefined` removes the variable. `dataDirectory` reuses the one
+ * of a hub stopped with `stop({ keepData: true })`, to test what survives a restart.
  */
-export async function startHub({ env = {} } = {}) {
+export async function startHub({ env = {}, dataDirectory = mkdtempSync(join(tmpdir(), 'hub-e2e-')) } = {}) {
   const port = await freePort();
-  const dataDirectory = mkdtempSync(join(tmpdir(), 'hub-e2e-'));
   const url = `http://127.0.0.1:${port}`;
   const configuration = process.env.HUB_E2E_CONFIGURATION ?? 'Debug';
   const child = spawn('dotnet', ['run', '--no-build', '-c', configuration, '--project', join(repo, 'src', 'Hub.Api'), '--urls', url], {
@@ -51,11 +51,11 @@ export async function startHub({ env = {} } = {}) {
     url,
     dataDirectory,
     output: () => output,
-    async stop() {
+    async stop({ keepData = false } = {}) {
       const exited = new Promise((done) => child.once('exit', done));
       child.kill('SIGTERM');
       await exited;
-      rmSync(dataDirectory, { recursive: true, force: true });
+      if (!keepData) rmSync(dataDirectory, { recursive: true, force: true });
     },
   };
 }
