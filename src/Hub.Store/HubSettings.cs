@@ -50,6 +50,12 @@ public sealed class HubSettings
     /// </summary>
     public string[] CrmOrigins { get; set; } = [];
 
+    /// <summary>
+    /// How deep tenants may nest: a tenant may have at most this many ancestors (the master's children have one).
+    /// Default 16. Creating one deeper is <c>400 tenant_too_deep</c>; tenants that already exist stay reachable.
+    /// </summary>
+    public int MaxTenantDepth { get; set; } = 16;
+
     public DemoSettings Demo { get; set; } = new();
 
     /// <summary><c>Hub__RateLimits__*</c>: requests per minute on <c>/api/v1</c>, per credential.</summary>

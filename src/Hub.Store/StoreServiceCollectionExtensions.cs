@@ -18,7 +18,8 @@ public static class StoreServiceCollectionExtensions
     {
         DefaultTypeMap.MatchNamesWithUnderscores = true;
 
-        services.AddOptions<HubSettings>().Bind(configuration.GetSection(HubSettings.Section));
+        services.AddOptions<HubSettings>().Bind(configuration.GetSection(HubSettings.Section))
+            .Validate(settings => settings.MaxTenantDepth >= 1, "Hub:MaxTenantDepth must be at least 1.").ValidateOnStart();
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton(provider =>
         {

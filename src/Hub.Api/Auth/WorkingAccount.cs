@@ -1,5 +1,6 @@
 using Dapper;
 using Hub.Api.Infrastructure;
+using Hub.Api.Tenants;
 using Hub.Store;
 
 namespace Hub.Api.Auth;
@@ -37,18 +38,16 @@ public sealed record WorkingAccount(string TenantId, string CallerTenantId)
         return new WorkingAccount(requested, caller);
     }
 
+    /// <summary>
+    /// Whether <paramref name="ancestorId"/> is <paramref name="tenantId"/> or above it, walking the whole chain
+    /// (<see cref="TenantTree"/>): nesting is capped at creation, so no chain is longer than a walk.
+    /// </summary>
     public static async Task<bool> IsSelfOrDescendantAsync(HubDatabase database, string ancestorId, string tenantId, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         var found = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
-            """
-            WITH RECURSIVE chain (id, parent_id, depth) AS (
-                SELECT id, parent_id, 0 FROM tenants WHERE id = @tenantId
-                UNION ALL
-                SELECT t.id, t.parent_id, c.depth + 1 FROM tenants t JOIN chain c ON t.id = c.parent_id WHERE c.depth < 64
-            )
-            SELECT count(*) FROM chain WHERE id = @ancestorId
-            """, new { ancestorId, tenantId }, cancellationToken: cancellationToken));
+            TenantTree.SelfAndAncestors + " SELECT count(*) FROM chain WHERE id = @ancestorId",
+            new { ancestorId, tenantId }, cancellationToken: cancellationToken));
         return found > 0;
     }
 }
