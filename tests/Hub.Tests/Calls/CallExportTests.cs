@@ -51,6 +51,29 @@ public abstract class CallExportTests : StoreTestBase
         ], lines);
     }
 
+    /// <summary>
+    /// Spreadsheets in locales whose list separator is <c>;</c> split an unquoted cell at it, which shifts every later
+    /// column and can start a new cell with a formula; numeric columns stay bare numbers whatever the locale.
+    /// </summary>
+    [Fact]
+    public async Task Export_quotes_fields_with_semicolons_and_defuses_a_formula_after_one_while_numbers_stay_numbers()
+    {
+        var (tenantId, crm) = await CreateTenantAsync(Factory, "Acme");
+        await SeedCall.InsertAsync(Factory, tenantId,
+            new SeedCall("e;1", T0)
+            {
+                FromNumber = "0912345678;=cmd|' /C calc'!A0", RemoteNumber = "+84912345678", AnsweredAfterSeconds = 5, EndedAfterSeconds = 47,
+                RingSeconds = 5, Billsec = 41, HangupCause = "a;b", CampaignId = "=1;2", LeadId = "+1;2",
+            });
+
+        var (_, lines) = await ExportAsync(crm);
+
+        Assert.Equal(
+            "\"e;1\",2026-11-20T08:00:00.000Z,2026-11-20T08:00:05.000Z,2026-11-20T08:00:47.000Z,inbound,answered,agent-1,"
+                + "\"0912345678;=cmd|' /C calc'!A0\",,+84912345678,,,5,41,42,\"a;b\",,\"'=1;2\",\"'+1;2\"",
+            lines[1]);
+    }
+
     [Fact]
     public async Task Export_streams_every_call_in_chunks_with_the_list_filters_and_this_account_only()
     {
