@@ -17,6 +17,7 @@ public static class AuditActions
     public const string SigningKeyDeleted = "embed_signing_key.deleted";
     public const string ConfigWritten = "config.written";
     public const string ConfigDeleted = "config.deleted";
+    public const string NumberErased = "privacy.erased";
 }
 
 /// <summary>
@@ -41,11 +42,16 @@ public sealed class AuditLog(HubDatabase database, TimeProvider clock)
     /// <summary>On a connection the caller holds (SQLite allows one open connection at a time).</summary>
     public Task RecordAsync(DbConnection connection, ClaimsPrincipal user, string tenantId, string action, string target,
         IReadOnlyDictionary<string, object?>? detail) =>
+        RecordAsync(connection, null, user, tenantId, action, target, detail);
+
+    /// <summary>Inside the caller's transaction, so the entry commits (or not) with the change it records.</summary>
+    public Task RecordAsync(DbConnection connection, DbTransaction? transaction, ClaimsPrincipal user, string tenantId, string action, string target,
+        IReadOnlyDictionary<string, object?>? detail) =>
         connection.ExecuteAsync(new CommandDefinition(
             "INSERT INTO audit_log (id, tenant_id, actor, action, target, detail, at) VALUES (@id, @tenantId, @actor, @action, @target, @detail, @at)",
             new
             {
                 id = Guid.CreateVersion7().ToString("N"), tenantId, actor = ActorOf(user), action, target,
                 detail = detail is null ? null : JsonSerializer.Serialize(detail), at = clock.NowMs(),
-            }, cancellationToken: CancellationToken.None));
+            }, transaction, cancellationToken: CancellationToken.None));
 }

@@ -31,12 +31,15 @@ public static class Scopes
     public const string Config = "config";
     public const string Contacts = "contacts";
     public const string CallsRead = "calls:read";
+
+    /// <summary>Changes to the call log: erasing a caller's number (API.md section 7).</summary>
+    public const string CallsWrite = "calls:write";
     public const string Dial = "dial";
     public const string Tokens = "tokens";
     public const string Webhooks = "webhooks";
 
     public static readonly IReadOnlySet<string> All = new HashSet<string>(StringComparer.Ordinal)
-        { Admin, Config, Contacts, CallsRead, Dial, Tokens, Webhooks };
+        { Admin, Config, Contacts, CallsRead, CallsWrite, Dial, Tokens, Webhooks };
 }
 
 public static class Roles

@@ -23,6 +23,10 @@ public record CallResponse(
 
     [JsonPropertyOrder(1)]
     public string? EndReason { get; init; }
+
+    /// <summary>When the call's numbers, payloads and contact were erased (docs/privacy.md); null for a call never erased.</summary>
+    [JsonPropertyOrder(1)]
+    public DateTimeOffset? ErasedAt { get; init; }
 }
 
 /// <summary>One row of <see cref="SelectCalls"/>; the list, the detail and the CSV export read the same columns.</summary>
@@ -31,7 +35,7 @@ internal sealed record CallRow
     public const string Columns =
         $"""
         c.call_id, c.agent_id, c.direction, c.from_number, c.to_number, c.remote_number, c.status, c.started_at, c.answered_at, c.ended_at,
-        c.ring_seconds, c.billsec, c.hangup_cause, c.campaign_id, c.lead_id, c.end_reason,
+        c.ring_seconds, c.billsec, c.hangup_cause, c.campaign_id, c.lead_id, c.end_reason, c.erased_at,
         {CallFilter.ContactExpression} AS contact_external_id,
         CASE WHEN p.picked_external_id IS NOT NULL THEN p.picked_display_name
              WHEN p.match_count = 1 THEN p.primary_display_name END AS contact_display_name
@@ -55,6 +59,7 @@ internal sealed record CallRow
     public string? CampaignId { get; init; }
     public string? LeadId { get; init; }
     public string? EndReason { get; init; }
+    public long? ErasedAt { get; init; }
     public string? ContactExternalId { get; init; }
     public string? ContactDisplayName { get; init; }
 
@@ -71,5 +76,6 @@ internal sealed record CallRow
         RemoteNumber = RemoteNumber,
         TalkSeconds = TalkSeconds,
         EndReason = EndReason,
+        ErasedAt = Clock.FromMs(ErasedAt),
     };
 }

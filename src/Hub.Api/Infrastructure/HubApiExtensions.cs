@@ -10,6 +10,7 @@ using Hub.Api.Dashboard;
 using Hub.Api.Events;
 using Hub.Api.Ingest;
 using Hub.Api.Pages;
+using Hub.Api.Privacy;
 using Hub.Api.RateLimits;
 using Hub.Api.Sessions;
 using Hub.Api.Tenants;
@@ -87,6 +88,7 @@ internal static class HubApiExtensions
         app.MapContactEndpoints();
         app.MapConfigEndpoints();
         app.MapCallEndpoints();
+        app.MapPrivacyEndpoints();
         app.MapAuditEndpoints();
         app.MapEventStreamEndpoints();
         app.MapDashboardEndpoints();

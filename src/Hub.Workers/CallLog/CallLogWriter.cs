@@ -112,6 +112,8 @@ public sealed class CallLogWriter(HubDatabase database, TenantConfigReader confi
             }
         }
 
+        // An erased call (POST /api/v1/privacy/erasures) keeps the record it had: rebuilt from its erased payloads, or
+        // from a late event's, it would lose its billsec or get its number back.
         var (callValues, callParameters) = SqlRows.Of(database.Dialect, calls, CallTypes, row => row);
         await connection.ExecuteAsync(new CommandDefinition(
             $"""
@@ -125,6 +127,7 @@ public sealed class CallLogWriter(HubDatabase database, TenantConfigReader confi
                 ring_seconds = excluded.ring_seconds, billsec = excluded.billsec, hangup_cause = excluded.hangup_cause,
                 campaign_id = excluded.campaign_id, lead_id = excluded.lead_id, updated_at = excluded.updated_at,
                 end_reason = NULL
+            WHERE calls.erased_at IS NULL
             """, callParameters, transaction, cancellationToken: cancellationToken));
     }
 
