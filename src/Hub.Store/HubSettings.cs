@@ -72,6 +72,9 @@ public sealed class HubSettings
 
     /// <summary><c>Hub__Webhooks__*</c>: delivery timeouts, the retry schedule and the SSRF rules.</summary>
     public WebhookSettings Webhooks { get; set; } = new();
+
+    /// <summary><c>Hub__Outbound__*</c>: where the hub's own HTTP requests (webhooks, CRM lookups) may go.</summary>
+    public OutboundSettings Outbound { get; set; } = new();
 }
 
 /// <summary><c>Hub__Demo__*</c>: the <c>/demo</c> CRM page and its webphone simulator.</summary>
@@ -142,9 +145,33 @@ public sealed class WebhookSettings
     /// <summary>How often a worker looks for due deliveries besides being woken by new events and results.</summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>Development only: allows <c>http://</c> URLs to loopback hosts (and loopback targets).</summary>
+    /// <summary>
+    /// Development only: allows <c>http://</c> URLs to loopback hosts (and loopback targets). The same
+    /// switch as <see cref="OutboundSettings.AllowHttpLoopback"/> (either name turns it on), so it applies
+    /// to CRM lookups too.
+    /// </summary>
     public bool AllowHttpLoopback { get; set; }
 
-    /// <summary>Allows targets in private networks (RFC 1918, CGNAT, IPv6 ULA, loopback); off by default against SSRF.</summary>
+    /// <summary>
+    /// Allows targets in private networks (RFC 1918, CGNAT, IPv6 ULA, loopback); off by default against SSRF.
+    /// The same switch as <see cref="OutboundSettings.AllowPrivateNetworks"/> (either name turns it on).
+    /// </summary>
+    public bool AllowPrivateNetworks { get; set; }
+}
+
+/// <summary>
+/// <c>Hub__Outbound__*</c>: the one SSRF policy of every request the hub makes on a tenant's behalf
+/// (webhook deliveries and CRM lookups). <c>Hub__Webhooks__AllowHttpLoopback</c> and
+/// <c>Hub__Webhooks__AllowPrivateNetworks</c> are older names of the same switches: either turns one on.
+/// </summary>
+public sealed class OutboundSettings
+{
+    /// <summary>Default false. Development only: <c>http://</c> to loopback hosts, and loopback targets.</summary>
+    public bool AllowHttpLoopback { get; set; }
+
+    /// <summary>
+    /// Default false. Targets in private networks (RFC 1918, CGNAT, IPv6 ULA, loopback). Link-local (cloud
+    /// metadata), multicast and reserved addresses stay refused whatever this says.
+    /// </summary>
     public bool AllowPrivateNetworks { get; set; }
 }

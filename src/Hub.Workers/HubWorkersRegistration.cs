@@ -1,4 +1,3 @@
-using System.Net;
 using Hub.Workers.CallLog;
 using Hub.Workers.Events;
 using Hub.Workers.EventStream;
@@ -31,20 +30,7 @@ public static class HubWorkersRegistration
     /// </summary>
     public static IServiceCollection AddHubWorkerServices(this IServiceCollection services)
     {
-        services.AddHttpClient(CrmLookupClient.HttpClientName, client =>
-            {
-                // A backstop only: each lookup is cut at its account's timeout_ms (at most 10 s).
-                client.Timeout = TimeSpan.FromSeconds(30);
-                client.MaxResponseContentBufferSize = CrmLookupClient.MaxResponseBytes;
-            })
-            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
-            {
-                // A redirect would take the lookup (and its signature) to a host nobody configured.
-                AllowAutoRedirect = false,
-                AutomaticDecompression = DecompressionMethods.GZip | DecompressionMethods.Deflate | DecompressionMethods.Brotli,
-                ConnectTimeout = TimeSpan.FromSeconds(10),
-                UseCookies = false,
-            });
+        services.AddCrmLookupHttpClient();
         services.AddSingleton<CrmLookupClient>();
         services.AddSingleton<CrmLookupService>();
         services.AddHostedService<CallSweeper>();

@@ -6,6 +6,7 @@ using Hub.Api.Auth;
 using Hub.Api.Infrastructure;
 using Hub.Store;
 using Hub.Store.Config;
+using Hub.Workers.Outbound;
 
 namespace Hub.Api.Config;
 
@@ -37,9 +38,9 @@ internal static class ConfigEndpoints
 
     /// <summary>Replaces the global document (master) or this account's override (any other account).</summary>
     private static async Task<ConfigResponse> PutAsync(JsonElement document, WorkingAccount account, ClaimsPrincipal user, AuditLog audit,
-        HubDatabase database, TenantConfigReader configs, TimeProvider clock, CancellationToken cancellationToken)
+        HubDatabase database, TenantConfigReader configs, TimeProvider clock, OutboundTargets outbound, CancellationToken cancellationToken)
     {
-        var errors = ConfigValidator.Validate(document);
+        var errors = await ConfigValidator.ValidateAsync(document, outbound, cancellationToken);
         if (errors.Count > 0)
         {
             throw HubProblemException.BadRequest("invalid_config", $"{errors.Count} problem(s) in the config, first {errors[0].Field}: {errors[0].Message}; nothing was saved.",

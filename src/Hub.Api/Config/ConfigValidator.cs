@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Hub.Store.Phones;
+using Hub.Workers.Outbound;
 
 namespace Hub.Api.Config;
 
@@ -102,6 +103,33 @@ public static partial class ConfigValidator
         }
 
         return errors;
+    }
+
+    /// <summary>
+    /// <see cref="Validate"/>, then what needs DNS: <c>crm_lookup.url</c> must pass the outbound policy the
+    /// webhooks have (the operator's loopback and private-network switches, link-local never), as it must
+    /// again on every connection. Checked only once its form passed, so a bad document costs no lookup.
+    /// </summary>
+    public static async Task<IReadOnlyList<ConfigError>> ValidateAsync(JsonElement document, OutboundTargets outbound, CancellationToken cancellationToken)
+    {
+        var errors = Validate(document);
+        if (errors.Any(error => error.Field == "crm_lookup.url")
+            || document.ValueKind != JsonValueKind.Object
+            || !document.TryGetProperty("crm_lookup", out var lookup) || lookup.ValueKind != JsonValueKind.Object
+            || !lookup.TryGetProperty("url", out var url) || url.ValueKind != JsonValueKind.String)
+        {
+            return errors;
+        }
+
+        try
+        {
+            await outbound.ValidateAsync(url.GetString(), cancellationToken);
+            return errors;
+        }
+        catch (OutboundTargetException exception)
+        {
+            return [.. errors, new ConfigError("crm_lookup.url", exception.Message)];
+        }
     }
 
     /// <summary>Null when the template is an acceptable URL once its placeholders are filled.</summary>

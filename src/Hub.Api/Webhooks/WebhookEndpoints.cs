@@ -4,8 +4,8 @@ using Hub.Api.Audit;
 using Hub.Api.Auth;
 using Hub.Api.Infrastructure;
 using Hub.Store;
+using Hub.Workers.Outbound;
 using Hub.Workers.Webhooks;
-using Microsoft.Extensions.Options;
 
 namespace Hub.Api.Webhooks;
 
@@ -47,16 +47,17 @@ internal static partial class WebhookEndpoints
 
     /// <summary>The secret is in this response only; the hub keeps it encrypted.</summary>
     private static async Task<IResult> CreateAsync(CreateWebhookRequest request, WorkingAccount account, ClaimsPrincipal user, AuditLog audit,
-        WebhookStore store, WebhookSecrets secrets, WebhookSubscriptionCache cache, IOptions<HubSettings> options, CancellationToken cancellationToken)
+        WebhookStore store, WebhookSecrets secrets, WebhookSubscriptionCache cache, OutboundTargets targets, CancellationToken cancellationToken)
     {
         var events = ValidateEvents(request.Events);
         Uri url;
         try
         {
-            url = await WebhookTargets.ValidateAsync(request.Url?.Trim(), options.Value.Webhooks, cancellationToken);
+            url = await WebhookTargets.ValidateAsync(request.Url?.Trim(), targets, cancellationToken);
         }
         catch (WebhookTargetException exception)
         {
+            // One detail for every DNS-dependent refusal (point 13): the precise reason is in the operator's log.
             throw HubProblemException.BadRequest(exception.Code, exception.Message);
         }
 

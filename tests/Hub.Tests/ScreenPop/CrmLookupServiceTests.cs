@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
+using Hub.Store;
 using Hub.Workers;
 using Hub.Workers.ScreenPop.CrmLookup;
 using Microsoft.AspNetCore.Http;
@@ -26,6 +27,8 @@ public sealed class CrmLookupServiceTests : IAsyncLifetime
         _services = new ServiceCollection()
             .AddLogging()
             .AddSingleton<TimeProvider>(_clock)
+            // The fake CRM listens on loopback, which only an operator's setting lets the outbound policy reach.
+            .Configure<HubSettings>(settings => settings.Outbound.AllowHttpLoopback = true)
             .AddHubWorkerServices()
             .BuildServiceProvider();
         _crm = await FakeCrm.StartAsync();

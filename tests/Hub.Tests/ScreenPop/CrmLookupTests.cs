@@ -21,7 +21,8 @@ namespace Hub.Tests.ScreenPop;
 public sealed class CrmLookupTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(15);
-    private readonly HubApiFactory _factory = new();
+    // The fake CRM listens on loopback, which only an operator's setting lets the outbound policy reach.
+    private readonly HubApiFactory _factory = new(new HubTopology(Settings: new Dictionary<string, string> { ["Hub:Outbound:AllowHttpLoopback"] = "true" }));
     private FakeCrm _crm = null!;
 
     public async Task InitializeAsync() => _crm = await FakeCrm.StartAsync();

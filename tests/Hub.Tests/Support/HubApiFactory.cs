@@ -4,6 +4,7 @@ using MassTransit.Testing;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
+using Hub.Workers.Outbound;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Hub.Tests.Support;
@@ -24,6 +25,9 @@ public sealed class HubApiFactory(HubTopology? topology = null) : WebApplication
     public string DataDirectory { get; } = Path.Combine(Path.GetTempPath(), "hub-tests", Guid.NewGuid().ToString("N"));
 
     public ITestHarness Harness => Services.GetTestHarness();
+
+    /// <summary>What the hub's outbound policy (webhooks, CRM lookups) resolves names with.</summary>
+    public TestDns Dns { get; } = new();
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
@@ -53,6 +57,7 @@ public sealed class HubApiFactory(HubTopology? topology = null) : WebApplication
         builder.ConfigureTestServices(services =>
         {
             services.AddSingleton<ConsumedEvents>();
+            services.AddSingleton<OutboundResolver>(Dns);
             services.AddConsumeObserver(provider => provider.GetRequiredService<ConsumedEvents>());
             if (topology?.RabbitMq is not null)
             {

@@ -35,7 +35,10 @@ public sealed class CrmLookupException : Exception
 /// </summary>
 public sealed class CrmLookupClient(IHttpClientFactory httpClients, TimeProvider clock)
 {
-    /// <summary>The named client: no redirects, a backstop timeout (the real one is the account's).</summary>
+    /// <summary>
+    /// The named client (<see cref="CrmLookupHttp"/>): the webhooks' outbound policy (allowed addresses only,
+    /// checked at connect time; no redirects, no proxy) and a backstop timeout (the real one is the account's).
+    /// </summary>
     public const string HttpClientName = "hub-crm-lookup";
 
     public const int MaxResponseBytes = 256 * 1024;

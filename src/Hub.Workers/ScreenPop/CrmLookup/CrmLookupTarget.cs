@@ -1,6 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
 using Hub.Store.Config;
+using Hub.Workers.Outbound;
 
 namespace Hub.Workers.ScreenPop.CrmLookup;
 
@@ -55,29 +56,23 @@ public sealed record CrmLookupTarget
     }
 
     /// <summary>
-    /// True for an absolute <c>https</c> URL, or an <c>http</c> one whose host is the loopback interface
-    /// (a CRM on the same machine), with no credentials or fragment in it. Anything else is never called,
-    /// whatever the config API let through.
+    /// The form of the outbound policy (<see cref="OutboundTargets.Parse"/>) at its most lenient: an absolute
+    /// <c>https</c> URL, or <c>http</c> to a loopback host, with no credentials or fragment. Anything else is
+    /// never called, whatever the config API let through. Where it may connect (and whether plain http to
+    /// loopback is allowed at all) is the outbound client's check, on every connection.
     /// </summary>
     public static bool IsAllowedUrl(string? text, [NotNullWhen(true)] out Uri? url)
     {
-        url = null;
-        if (string.IsNullOrWhiteSpace(text) || text.Length > 2048
-            || !Uri.TryCreate(text, UriKind.Absolute, out var parsed)
-            || parsed.UserInfo.Length > 0 || parsed.Fragment.Length > 0)
+        try
         {
+            url = OutboundTargets.Parse(text, new OutboundRules(AllowHttpLoopback: true, AllowPrivateNetworks: false));
+            return true;
+        }
+        catch (OutboundTargetException)
+        {
+            url = null;
             return false;
         }
-
-        // Uri.IsLoopback: "localhost", 127.0.0.0/8 and ::1, never a name that merely starts with them.
-        var allowed = parsed.Scheme == Uri.UriSchemeHttps
-            || (parsed.Scheme == Uri.UriSchemeHttp && parsed.IsLoopback);
-        if (allowed)
-        {
-            url = parsed;
-        }
-
-        return allowed;
     }
 
     /// <summary>
