@@ -71,6 +71,7 @@ internal static class HubApiExtensions
         services.AddSingleton<EventIngestor>();
         services.AddScoped<CommandStore>();
         services.AddSingleton<ContactPicks>();
+        services.AddSingleton<StreamSlots>();
         return services;
     }
 
