@@ -34,8 +34,12 @@ public sealed class CredentialCapTests : IAsyncLifetime
                 streams.Add(await SseStream.OpenAsync(crm, "", null, timeout.Token));
             }
 
-            await AssertProblemAsync(await crm.GetAsync("/api/v1/events/stream", HttpCompletionOption.ResponseHeadersRead, timeout.Token),
-                HttpStatusCode.TooManyRequests, "too_many_streams");
+            using (var refused = await crm.GetAsync("/api/v1/events/stream", HttpCompletionOption.ResponseHeadersRead, timeout.Token))
+            {
+                // The status first: an accepted stream's body never ends, so reading it would only wait out the timeout.
+                Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+                await AssertProblemAsync(refused, HttpStatusCode.TooManyRequests, "too_many_streams");
+            }
 
             // The limit is the key's, not the tenant's: another key of the account still opens one.
             using var other = _factory.ClientWithKey(await CreateKeyAsync(_factory.Admin(), tenantId, ["webhooks"]));
