@@ -75,6 +75,29 @@ public sealed class HubSettings
 
     /// <summary><c>Hub__Outbound__*</c>: where the hub's own HTTP requests (webhooks, CRM lookups) may go.</summary>
     public OutboundSettings Outbound { get; set; } = new();
+
+    /// <summary><c>Hub__Limits__*</c>: bounds on the long-lived work one credential may hold.</summary>
+    public LimitSettings Limits { get; set; } = new();
+}
+
+
+/// <summary>
+/// <c>Hub__Limits__*</c>: how much long-lived work one credential may hold, so that one leaked or buggy key or
+/// session cannot tie up a node. A limit of 0 or less turns that limit off.
+/// </summary>
+public sealed class LimitSettings
+{
+    /// <summary>Open event streams (<c>GET /api/v1/events/stream</c>) per API key on one Api node; past it <c>429 too_many_streams</c>.</summary>
+    public int StreamsPerCredential { get; set; } = 10;
+
+    /// <summary>Live agent hub connections per session, across all Api nodes; past it the connect is refused with <c>too_many_connections</c>.</summary>
+    public int ConnectionsPerSession { get; set; } = 20;
+
+    /// <summary>
+    /// How often an open event stream checks that its credential still holds (not revoked, not expired); it ends when
+    /// it does not. This bounds how long a revoked key keeps receiving events.
+    /// </summary>
+    public TimeSpan StreamCredentialCheck { get; set; } = TimeSpan.FromSeconds(5);
 }
 
 /// <summary><c>Hub__Demo__*</c>: the <c>/demo</c> CRM page and its webphone simulator.</summary>

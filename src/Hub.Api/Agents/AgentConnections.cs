@@ -34,17 +34,44 @@ public sealed class AgentConnections(HubDatabase database, IOptions<HubSettings>
 
     public int LocalCount => _local.Count;
 
-    public async Task AddAsync(HubCallerContext context, string tenantId, string agentId, string sessionId, DateTimeOffset sessionExpiresAt)
+    /// <summary>
+    /// Records the connection; false, recording nothing, when its session already holds
+    /// <see cref="LimitSettings.ConnectionsPerSession"/> live connections on all nodes together. The row goes in
+    /// first and is counted after, so two nodes connecting the same session at once cannot both slip under the
+    /// limit (at worst both are refused and the relays retry).
+    /// </summary>
+    public async Task<bool> AddAsync(HubCallerContext context, string tenantId, string agentId, string sessionId, DateTimeOffset sessionExpiresAt)
     {
+        var connectionId = context.ConnectionId;
+        await using (var connection = await database.OpenAsync(CancellationToken.None))
+        {
+            await connection.ExecuteAsync(
+                """
+                INSERT INTO agent_connections (connection_id, node_id, tenant_id, agent_id, session_id, connected_at)
+                VALUES (@connectionId, @NodeId, @tenantId, @agentId, @sessionId, @now)
+                """, new { connectionId, NodeId, tenantId, agentId, sessionId, now = clock.NowMs() });
+            var limit = options.Value.Limits.ConnectionsPerSession;
+            if (limit > 0)
+            {
+                // A dead node's rows do not count; this node's own count before its first heartbeat is written.
+                var held = await connection.ExecuteScalarAsync<long>(
+                    """
+                    SELECT count(*) FROM agent_connections c LEFT JOIN api_nodes n ON n.node_id = c.node_id
+                    WHERE c.tenant_id = @tenantId AND c.agent_id = @agentId AND c.session_id = @sessionId
+                      AND (c.node_id = @NodeId OR n.last_seen_at >= @cutoff)
+                    """, new { tenantId, agentId, sessionId, NodeId, cutoff = LiveCutoff() });
+                if (held > limit)
+                {
+                    await connection.ExecuteAsync("DELETE FROM agent_connections WHERE connection_id = @connectionId", new { connectionId });
+                    return false;
+                }
+            }
+        }
+
         var local = new LocalConnection(context, sessionId, sessionExpiresAt);
-        _local[context.ConnectionId] = local;
+        _local[connectionId] = local;
         ScheduleExpiry(local);
-        await using var connection = await database.OpenAsync(CancellationToken.None);
-        await connection.ExecuteAsync(
-            """
-            INSERT INTO agent_connections (connection_id, node_id, tenant_id, agent_id, session_id, connected_at)
-            VALUES (@connectionId, @NodeId, @tenantId, @agentId, @sessionId, @now)
-            """, new { connectionId = context.ConnectionId, NodeId, tenantId, agentId, sessionId, now = clock.NowMs() });
+        return true;
     }
 
     public async Task RemoveAsync(string connectionId)

@@ -23,10 +23,15 @@ public sealed class AgentHub(EventIngestor ingestor, AgentConnections connection
     public override async Task OnConnectedAsync()
     {
         var (tenantId, agentId) = Agent;
-        await Groups.AddToGroupAsync(Context.ConnectionId, GroupOf(tenantId, agentId));
         var expiresAt = DateTimeOffset.FromUnixTimeMilliseconds(
             long.Parse(Context.User!.FindFirstValue(HubAuthenticationHandler.SessionExpiresAtClaim)!, CultureInfo.InvariantCulture));
-        await connections.AddAsync(Context, tenantId, agentId, Context.User!.FindFirstValue(HubClaims.SessionId)!, expiresAt);
+        if (!await connections.AddAsync(Context, tenantId, agentId, Context.User!.FindFirstValue(HubClaims.SessionId)!, expiresAt))
+        {
+            // SignalR closes the connection with this message and never calls OnDisconnectedAsync: nothing of it was kept.
+            throw new HubException("too_many_connections: this session already holds the most hub connections it may; close one (another tab) first");
+        }
+
+        await Groups.AddToGroupAsync(Context.ConnectionId, GroupOf(tenantId, agentId));
     }
 
     public override Task OnDisconnectedAsync(Exception? exception) => connections.RemoveAsync(Context.ConnectionId);

@@ -7,6 +7,7 @@ using Hub.Api.Auth;
 using Hub.Api.Infrastructure;
 using Hub.Store;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
 
 namespace Hub.Api.Events;
 
@@ -16,6 +17,9 @@ namespace Hub.Api.Events;
 /// <c>?last_event_id=</c>); without one it gets only new events, or everything kept with
 /// <c>?from=beginning</c>. The stream reads the shared store, so a client reconnecting to another Api
 /// node resumes exactly where it left off. Scope <c>webhooks</c>: it is the push channel for CRM backends.
+/// A credential holds at most <see cref="LimitSettings.StreamsPerCredential"/> streams on a node (<c>429
+/// too_many_streams</c> past it), and each stream looks its credential up again every
+/// <see cref="LimitSettings.StreamCredentialCheck"/>: it ends once the key is revoked or the session is over.
 /// </summary>
 internal static class EventStreamEndpoints
 {
@@ -33,7 +37,7 @@ internal static class EventStreamEndpoints
     }
 
     private static async Task StreamAsync(
-        HttpContext http, WorkingAccount account, HubDatabase database, TimeProvider clock,
+        HttpContext http, WorkingAccount account, HubDatabase database, TimeProvider clock, StreamSlots slots, IOptions<HubSettings> options,
         [FromQuery(Name = "last_event_id")] string? lastEventIdQuery = null, string? from = null, string? types = null)
     {
         var cancellationToken = http.RequestAborted;
@@ -57,6 +61,12 @@ internal static class EventStreamEndpoints
             typeFilter = null;
         }
 
+        var limits = options.Value.Limits;
+        var credential = StreamCredential.Of(http.User);
+        using var slot = slots.TryEnter(credential.Key, limits.StreamsPerCredential)
+            ?? throw new HubProblemException(StatusCodes.Status429TooManyRequests, "too_many_streams",
+                $"This credential already holds {limits.StreamsPerCredential} open event streams on this node; close one first.");
+
         var position = after ?? (from == "beginning" ? 0 : await CurrentPositionAsync(database, account.TenantId, cancellationToken));
 
         http.Response.ContentType = "text/event-stream";
@@ -76,8 +86,22 @@ internal static class EventStreamEndpoints
             await http.Response.StartAsync(cancellationToken);
             await http.Response.Body.FlushAsync(cancellationToken);
             var lastWrite = clock.GetTimestamp();
+            var lastCheck = clock.GetTimestamp();
             while (!cancellationToken.IsCancellationRequested)
             {
+                if (clock.GetElapsedTime(lastCheck) >= limits.StreamCredentialCheck)
+                {
+                    if (!await credential.HoldsAsync(database, clock, cancellationToken))
+                    {
+                        // A comment, so a client that reads events only is not handed a fake one; its reconnect gets 401.
+                        await http.Response.Body.WriteAsync(": credential_revoked\n\n"u8.ToArray(), cancellationToken);
+                        await http.Response.Body.FlushAsync(cancellationToken);
+                        return;
+                    }
+
+                    lastCheck = clock.GetTimestamp();
+                }
+
                 List<StreamRow> rows;
                 await using (var connection = await database.OpenAsync(cancellationToken))
                 {

@@ -72,6 +72,7 @@ internal static class HubApiExtensions
         services.AddSingleton<EventIngestor>();
         services.AddScoped<CommandStore>();
         services.AddSingleton<ContactPicks>();
+        services.AddSingleton<StreamSlots>();
         return services;
     }
 

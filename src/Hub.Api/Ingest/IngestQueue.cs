@@ -39,16 +39,18 @@ public sealed class IngestQueue(HubDatabase database, ConfirmedPublisher publish
         // The embedded default's slots are taken per call, before the call joins a group, so one call waiting
         // for room never holds up the others of its group.
         var slots = backlog is null ? 0 : envelopes.Sum(envelope => EventBacklog.SlotsFor(envelope.Type));
-        if (backlog is not null && !await backlog.EnterAsync(slots, settings.Value.PublishTimeout))
+        // In the tenant's name: a tenant holds at most its fair share, so another tenant's events still find room.
+        if (backlog is not null && !await backlog.EnterAsync(tenantId, slots, settings.Value.PublishTimeout))
         {
-            logger.LogWarning("The in-process backlog ({Capacity}) is full; refusing {Count} events", backlog.Capacity, envelopes.Count);
+            logger.LogWarning("The in-process backlog ({Capacity}) has no room for {TenantId}; refusing {Count} events",
+                backlog.Capacity, tenantId, envelopes.Count);
             throw new HubException("bus_unavailable: the hub is behind writing events; keep the event and retry");
         }
 
         var pending = new Pending(tenantId, agentId, envelopes, slots);
         if (!_pending.Writer.TryWrite(pending))
         {
-            backlog?.Leave(slots);
+            backlog?.Leave(tenantId, slots);
             throw new HubException("bus_unavailable: this hub node is shutting down; keep the event and retry");
         }
 
@@ -118,8 +120,9 @@ public sealed class IngestQueue(HubDatabase database, ConfirmedPublisher publish
             }
         }
 
-        // Slots still held here; a published event's slots are given back by the endpoints that consume it instead.
-        var heldSlots = group.Sum(pending => pending.Slots);
+        // Slots still held here, per call (each in its tenant's name); a published event's slots are given back by
+        // the endpoints that consume it instead.
+        var heldSlots = group.Select(pending => pending.Slots).ToArray();
         try
         {
             var receivedAt = clock.GetUtcNow();
@@ -136,9 +139,9 @@ public sealed class IngestQueue(HubDatabase database, ConfirmedPublisher publish
                 foreach (var i in candidates[g].Where(i => claimed.Contains((pending.TenantId, pending.Envelopes[i].EventId))))
                 {
                     var slots = backlog is null ? 0 : EventBacklog.SlotsFor(pending.Envelopes[i].Type);
-                    heldSlots -= slots;
+                    heldSlots[g] -= slots;
                     pending.Acks[i] = pending.Acks[i] with { Status = PublishAck.Accepted };
-                    publishes[g].Add(PublishAsync(WebphoneEventFactory.Create(pending.Envelopes[i], pending.TenantId, pending.AgentId, receivedAt), slots));
+                    publishes[g].Add(PublishAsync(WebphoneEventFactory.Create(pending.Envelopes[i], pending.TenantId, pending.AgentId, receivedAt), pending.TenantId, slots));
                 }
             }
 
@@ -170,14 +173,17 @@ public sealed class IngestQueue(HubDatabase database, ConfirmedPublisher publish
         }
         finally
         {
-            if (heldSlots > 0)
+            for (var g = 0; g < group.Count; g++)
             {
-                backlog?.Leave(heldSlots);
+                if (heldSlots[g] > 0)
+                {
+                    backlog?.Leave(group[g].TenantId, heldSlots[g]);
+                }
             }
         }
     }
 
-    private async Task PublishAsync(object message, int slots)
+    private async Task PublishAsync(object message, string tenantId, int slots)
     {
         try
         {
@@ -186,7 +192,7 @@ public sealed class IngestQueue(HubDatabase database, ConfirmedPublisher publish
         catch
         {
             // Not on the bus, so no endpoint will ever give this event's slots back.
-            backlog?.Leave(slots);
+            backlog?.Leave(tenantId, slots);
             throw;
         }
     }
