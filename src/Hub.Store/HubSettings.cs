@@ -66,6 +66,20 @@ public sealed class HubSettings
 
     /// <summary><c>Hub__Webhooks__*</c>: delivery timeouts, the retry schedule and the SSRF rules.</summary>
     public WebhookSettings Webhooks { get; set; } = new();
+
+    /// <summary><c>Hub__ScreenPop__*</c>: how much of the screen-pop workers one account may hold.</summary>
+    public ScreenPopSettings ScreenPop { get; set; } = new();
+}
+
+/// <summary><c>Hub__ScreenPop__*</c>: the screen-pop workers' share per account.</summary>
+public sealed class ScreenPopSettings
+{
+    /// <summary>
+    /// How many pops of one account may wait on its CRM lookup at once, per worker process (default 16, at
+    /// least 1). A pop beyond it does not wait: it shows the local matches or an unknown caller, as a CRM
+    /// timeout would, so a slow CRM holds at most this many of the shared screen-pop slots.
+    /// </summary>
+    public int MaxConcurrentLookupsPerTenant { get; set; } = 16;
 }
 
 /// <summary><c>Hub__Demo__*</c>: the <c>/demo</c> CRM page and its webphone simulator.</summary>
@@ -141,4 +155,17 @@ public sealed class WebhookSettings
 
     /// <summary>Allows targets in private networks (RFC 1918, CGNAT, IPv6 ULA, loopback); off by default against SSRF.</summary>
     public bool AllowPrivateNetworks { get; set; }
+
+    /// <summary>
+    /// How many attempts of one account may be under way at once, across all worker processes (default 16,
+    /// at least 1). Its other due deliveries wait in the store, keeping their place and their schedule, so an
+    /// account whose endpoints never answer holds at most this many of the shared delivery slots.
+    /// </summary>
+    public int MaxConcurrentPerTenant { get; set; } = 16;
+
+    /// <summary>
+    /// How many attempts of one account to one host (with its port) may be under way at once (default 8, at
+    /// least 1), so one stalled endpoint leaves the account's other endpoints room.
+    /// </summary>
+    public int MaxConcurrentPerHost { get; set; } = 8;
 }
