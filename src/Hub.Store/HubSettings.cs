@@ -78,8 +78,10 @@ public sealed class HubSettings
 
     /// <summary><c>Hub__Limits__*</c>: bounds on the long-lived work one credential may hold.</summary>
     public LimitSettings Limits { get; set; } = new();
-}
 
+    /// <summary><c>Hub__ScreenPop__*</c>: how much of the screen-pop workers one account may hold.</summary>
+    public ScreenPopSettings ScreenPop { get; set; } = new();
+}
 
 /// <summary>
 /// <c>Hub__Limits__*</c>: how much long-lived work one credential may hold, so that one leaked or buggy key or
@@ -98,6 +100,17 @@ public sealed class LimitSettings
     /// it does not. This bounds how long a revoked key keeps receiving events.
     /// </summary>
     public TimeSpan StreamCredentialCheck { get; set; } = TimeSpan.FromSeconds(5);
+}
+
+/// <summary><c>Hub__ScreenPop__*</c>: the screen-pop workers' share per account.</summary>
+public sealed class ScreenPopSettings
+{
+    /// <summary>
+    /// How many pops of one account may wait on its CRM lookup at once, per worker process (default 16, at
+    /// least 1). A pop beyond it does not wait: it shows the local matches or an unknown caller, as a CRM
+    /// timeout would, so a slow CRM holds at most this many of the shared screen-pop slots.
+    /// </summary>
+    public int MaxConcurrentLookupsPerTenant { get; set; } = 16;
 }
 
 /// <summary><c>Hub__Demo__*</c>: the <c>/demo</c> CRM page and its webphone simulator.</summary>
@@ -180,6 +193,19 @@ public sealed class WebhookSettings
     /// The same switch as <see cref="OutboundSettings.AllowPrivateNetworks"/> (either name turns it on).
     /// </summary>
     public bool AllowPrivateNetworks { get; set; }
+
+    /// <summary>
+    /// How many attempts of one account may be under way at once, across all worker processes (default 16,
+    /// at least 1). Its other due deliveries wait in the store, keeping their place and their schedule, so an
+    /// account whose endpoints never answer holds at most this many of the shared delivery slots.
+    /// </summary>
+    public int MaxConcurrentPerTenant { get; set; } = 16;
+
+    /// <summary>
+    /// How many attempts of one account to one host (with its port) may be under way at once (default 8, at
+    /// least 1), so one stalled endpoint leaves the account's other endpoints room.
+    /// </summary>
+    public int MaxConcurrentPerHost { get; set; } = 8;
 }
 
 /// <summary>

@@ -1,4 +1,5 @@
 using Hub.Workers.Events;
+using Hub.Workers.Hosting;
 using MassTransit;
 
 namespace Hub.Workers.ScreenPop;
@@ -10,6 +11,9 @@ public sealed class ScreenPopConsumerDefinition : ConsumerDefinition<ScreenPopCo
     protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator,
         IConsumerConfigurator<ScreenPopConsumer> consumerConfigurator, IRegistrationContext context)
     {
+        // A pop may wait on an account's CRM: the same slots on both transports (the in-memory bus would give
+        // 16), well above one account's share (Hub:ScreenPop:MaxConcurrentLookupsPerTenant).
+        endpointConfigurator.ConcurrentMessageLimit = HubTransport.ConcurrentMessageLimit;
         endpointConfigurator.UseEventBacklog(context);
         endpointConfigurator.UseMessageRetry(retry => retry.UseStoreRetry());
     }

@@ -1,3 +1,4 @@
+using Hub.Workers.Hosting;
 using MassTransit;
 
 namespace Hub.Workers.Webhooks;
@@ -9,6 +10,12 @@ public sealed class WebhookDeliveryConsumerDefinition : ConsumerDefinition<Webho
     // A store fault after the POST leaves the lease to expire, so the attempt is made again (receivers
     // deduplicate on webhook-id); retrying here would find the lease already taken and do nothing.
     protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator,
-        IConsumerConfigurator<WebhookDeliveryConsumer> consumerConfigurator, IRegistrationContext context) =>
+        IConsumerConfigurator<WebhookDeliveryConsumer> consumerConfigurator, IRegistrationContext context)
+    {
+        // An attempt mostly waits on the receiver. The same slots on both transports (the in-memory bus would
+        // give 16), and well above one account's share (Hub:Webhooks:MaxConcurrentPerTenant), so a stalled
+        // account leaves the others room.
+        endpointConfigurator.ConcurrentMessageLimit = HubTransport.ConcurrentMessageLimit;
         endpointConfigurator.UseMessageRetry(retry => retry.UseStoreRetry());
+    }
 }

@@ -27,6 +27,7 @@ public sealed class WebhookReceiver : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly Channel<ReceivedWebhook> _arrivals = Channel.CreateUnbounded<ReceivedWebhook>();
+    private readonly Channel<ReceivedWebhook> _held = Channel.CreateUnbounded<ReceivedWebhook>();
 
     private WebhookReceiver(WebApplication app) => _app = app;
 
@@ -41,6 +42,15 @@ public sealed class WebhookReceiver : IAsyncDisposable
     /// came before it); it then arrives with <see cref="ReceivedWebhook.AnsweredWith"/> 0.
     /// </summary>
     public Func<ReceivedWebhook, int, bool> Stall { get; set; } = (_, _) => false;
+
+    /// <summary>When set, every request waits for a permit of it before it is answered (a slow receiver the test paces).</summary>
+    public SemaphoreSlim? Gate { get; set; }
+
+    /// <summary>This receiver's open requests.</summary>
+    public InFlightGauge InFlight { get; } = new();
+
+    /// <summary>A gauge shared with other receivers, to count their open requests together.</summary>
+    public InFlightGauge? AlsoCountIn { get; set; }
 
     public string Url => new Uri(new Uri(_app.Urls.Single()), "/hooks").ToString();
 
@@ -62,30 +72,71 @@ public sealed class WebhookReceiver : IAsyncDisposable
             var valid = Verify(receiver.Secret, id, timestamp, body, signature);
             var unanswered = new ReceivedWebhook(id, timestamp, signature, body, valid, 0);
             var index = Interlocked.Increment(ref count) - 1;
-            if (receiver.Stall(unanswered, index))
+            var shared = receiver.AlsoCountIn;
+            receiver.InFlight.Enter();
+            shared?.Enter();
+            try
             {
-                // Released by the hub closing the connection (or by the receiver stopping), never by an answer.
-                var abandoned = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                await using (context.RequestAborted.Register(() => abandoned.TrySetResult()))
-                {
-                    await abandoned.Task;
-                }
-
-                receiver._arrivals.Writer.TryWrite(unanswered);
-                return;
+                await receiver.AnswerAsync(context, unanswered, index);
             }
-
-            var status = receiver.Respond(unanswered, index);
-            context.Response.StatusCode = status;
-            if (status != 204)
+            finally
             {
-                await context.Response.WriteAsync(status >= 300 ? $"receiver says {status}" : "ok");
+                receiver.InFlight.Leave();
+                shared?.Leave();
             }
-
-            receiver._arrivals.Writer.TryWrite(unanswered with { AnsweredWith = status });
         });
         await app.StartAsync();
         return receiver;
+    }
+
+    private async Task AnswerAsync(HttpContext context, ReceivedWebhook unanswered, int index)
+    {
+        if (Stall(unanswered, index))
+        {
+            _held.Writer.TryWrite(unanswered);
+            // Released by the hub closing the connection (or by the receiver stopping), never by an answer.
+            var abandoned = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            await using (context.RequestAborted.Register(() => abandoned.TrySetResult()))
+            {
+                await abandoned.Task;
+            }
+
+            _arrivals.Writer.TryWrite(unanswered);
+            return;
+        }
+
+        if (Gate is { } gate)
+        {
+            _held.Writer.TryWrite(unanswered);
+            await gate.WaitAsync(context.RequestAborted);
+        }
+
+        var status = Respond(unanswered, index);
+        context.Response.StatusCode = status;
+        if (status != 204)
+        {
+            await context.Response.WriteAsync(status >= 300 ? $"receiver says {status}" : "ok");
+        }
+
+        _arrivals.Writer.TryWrite(unanswered with { AnsweredWith = status });
+    }
+
+    /// <summary>
+    /// The next request to be held (by <see cref="Stall"/> or <see cref="Gate"/>), as soon as it arrives and
+    /// before it is answered; fails the test after <paramref name="timeout"/>.
+    /// </summary>
+    public async Task<ReceivedWebhook> NextHeldAsync(TimeSpan timeout)
+    {
+        using var cancellation = new CancellationTokenSource(timeout);
+        try
+        {
+            return await _held.Reader.ReadAsync(cancellation.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            Assert.Fail($"The webhook receiver got no request to hold within {timeout.TotalSeconds} s.");
+            throw;
+        }
     }
 
     /// <summary>The next request, in arrival order; fails the test after <paramref name="timeout"/>.</summary>
@@ -144,5 +195,61 @@ public sealed class WebhookReceiver : IAsyncDisposable
     {
         await _app.StopAsync();
         await _app.DisposeAsync();
+    }
+}
+
+/// <summary>How many requests are open at once, and the most there were.</summary>
+public sealed class InFlightGauge
+{
+    private readonly Lock _lock = new();
+    private readonly List<(int Count, TaskCompletionSource Reached)> _waiters = [];
+    private int _current;
+
+    public int Max { get; private set; }
+
+    public void Enter()
+    {
+        lock (_lock)
+        {
+            _current++;
+            Max = Math.Max(Max, _current);
+            foreach (var waiter in _waiters.Where(waiter => _current >= waiter.Count).ToList())
+            {
+                _waiters.Remove(waiter);
+                waiter.Reached.TrySetResult();
+            }
+        }
+    }
+
+    public void Leave()
+    {
+        lock (_lock)
+        {
+            _current--;
+        }
+    }
+
+    /// <summary>Returns once <paramref name="count"/> requests are open at the same time; fails the test after <paramref name="timeout"/>.</summary>
+    public async Task ReachedAsync(int count, TimeSpan timeout)
+    {
+        var reached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_lock)
+        {
+            if (_current >= count)
+            {
+                return;
+            }
+
+            _waiters.Add((count, reached));
+        }
+
+        try
+        {
+            await reached.Task.WaitAsync(timeout);
+        }
+        catch (TimeoutException)
+        {
+            Assert.Fail($"{count} requests were never open at the same time within {timeout.TotalSeconds} s (the most: {Max}).");
+        }
     }
 }

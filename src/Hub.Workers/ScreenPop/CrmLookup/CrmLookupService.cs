@@ -1,7 +1,10 @@
 using System.Collections.Concurrent;
+using System.Threading.RateLimiting;
 using Hub.Contracts;
+using Hub.Store;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Polly;
 using Polly.CircuitBreaker;
 using Polly.Timeout;
@@ -27,6 +30,12 @@ public enum CrmLookupStatus
 
     /// <summary>The URL is not one Hub calls (not https, nor http to loopback): no request was made.</summary>
     Refused,
+
+    /// <summary>
+    /// The account already has <c>Hub:ScreenPop:MaxConcurrentLookupsPerTenant</c> pops waiting on its CRM: this
+    /// one did not wait (nor ask), as if the CRM had not answered in time.
+    /// </summary>
+    Busy,
 }
 
 /// <summary>The CRM's matches for a caller (empty unless <see cref="Status"/> is <see cref="CrmLookupStatus.Found"/>).</summary>
@@ -50,6 +59,10 @@ public sealed record CrmLookupResult(CrmLookupStatus Status, IReadOnlyList<Scree
 /// <c>timeout_ms</c>: when at least <see cref="BreakerMinimumThroughput"/> requests were made within
 /// <see cref="BreakerSamplingDuration"/> and at least half of them failed, no request is made for
 /// <see cref="BreakerBreakDuration"/>; then one trial request decides whether it closes again.</description></item>
+/// <item><description>At most <c>Hub:ScreenPop:MaxConcurrentLookupsPerTenant</c> pops of one account wait on its
+/// CRM at once in this process; one more is answered <see cref="CrmLookupStatus.Busy"/> at once, so a slow CRM
+/// holds only its account's share of the screen-pop slots. (An account has one lookup URL, so this is also its
+/// bound per host.) Cached answers need no permit.</description></item>
 /// </list>
 /// </remarks>
 public sealed class CrmLookupService : IDisposable
@@ -69,13 +82,21 @@ public sealed class CrmLookupService : IDisposable
     private readonly ConcurrentDictionary<CacheKey, Lazy<Task<CrmLookupResult>>> _inFlight = new();
     private readonly ConcurrentDictionary<(string TenantId, string Url), ResiliencePipeline> _pipelines = new();
     private readonly ConcurrentDictionary<(string TenantId, string Url), bool> _refusalsLogged = new();
+    private readonly ConcurrentDictionary<string, long> _busyLoggedAt = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
 
-    public CrmLookupService(CrmLookupClient client, TimeProvider clock, ILogger<CrmLookupService> logger)
+    // One concurrency limiter per account, with no queue: a pop over its account's share must not wait for a
+    // permit either. The partitioned limiter drops an account's limiter once it has been idle for a while, so
+    // memory follows the accounts with pops under way.
+    private readonly PartitionedRateLimiter<string> _waiting;
+
+    public CrmLookupService(CrmLookupClient client, IOptions<HubSettings> options, TimeProvider clock, ILogger<CrmLookupService> logger)
     {
         _client = client;
         _clock = clock;
         _logger = logger;
+        _waiting = PartitionedRateLimiter.Create<string, string>(tenantId => RateLimitPartition.GetConcurrencyLimiter(tenantId,
+            _ => new ConcurrencyLimiterOptions { PermitLimit = Math.Max(1, options.Value.ScreenPop.MaxConcurrentLookupsPerTenant), QueueLimit = 0 }));
     }
 
     /// <summary>
@@ -100,12 +121,21 @@ public sealed class CrmLookupService : IDisposable
             return new CrmLookupResult(cached.Count > 0 ? CrmLookupStatus.Found : CrmLookupStatus.NotFound, cached, FromCache: true);
         }
 
-        var lookup = StartOrJoin(key, target, request);
         if (wait <= TimeSpan.Zero)
         {
+            // Too late to wait: still ask, so that the answer is cached for the caller's next call.
+            _ = StartOrJoin(key, target, request);
             return CrmLookupResult.Empty(CrmLookupStatus.TimedOut);
         }
 
+        using var permit = _waiting.AttemptAcquire(request.TenantId);
+        if (!permit.IsAcquired)
+        {
+            LogBusy(request.TenantId);
+            return CrmLookupResult.Empty(CrmLookupStatus.Busy);
+        }
+
+        var lookup = StartOrJoin(key, target, request);
         try
         {
             return await lookup.WaitAsync(wait, _clock, cancellationToken);
@@ -114,6 +144,20 @@ public sealed class CrmLookupService : IDisposable
         {
             _logger.LogDebug("CRM lookup of {TenantId} still running after {Wait} ms; popping without it", request.TenantId, wait.TotalMilliseconds);
             return CrmLookupResult.Empty(CrmLookupStatus.TimedOut);
+        }
+    }
+
+    /// <summary>At most once a minute per account: under a flood of calls, one line says what is going on.</summary>
+    private void LogBusy(string tenantId)
+    {
+        var now = _clock.GetUtcNow().ToUnixTimeMilliseconds();
+        var due = _busyLoggedAt.TryGetValue(tenantId, out var last)
+            ? now - last >= 60_000 && _busyLoggedAt.TryUpdate(tenantId, now, last)
+            : _busyLoggedAt.TryAdd(tenantId, now);
+        if (due)
+        {
+            _logger.LogWarning("CRM lookups of {TenantId} are all waiting on its CRM: popping without one (Hub:ScreenPop:MaxConcurrentLookupsPerTenant)",
+                tenantId);
         }
     }
 
@@ -208,6 +252,7 @@ public sealed class CrmLookupService : IDisposable
         // The source itself is not disposed: a request finishing right now may still read its token.
         _stopping.Cancel();
         _cache.Dispose();
+        _waiting.Dispose();
     }
 
     private readonly record struct CacheKey(string TenantId, string Url, string E164);
