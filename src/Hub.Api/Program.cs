@@ -3,6 +3,7 @@ using Hub.Api.Infrastructure;
 using Hub.Store;
 
 var builder = WebApplication.CreateBuilder(args);
+builder.Logging.AddHubLogRedaction();
 
 builder.Services.AddHubStore(builder.Configuration);
 builder.Services.AddHubHttp();

@@ -33,6 +33,14 @@ public static partial class ConfigValidator
             return errors;
         }
 
+        // Before any field's own rule: a line feed in a value would split a header it is written into
+        // (frame_ancestors into Content-Security-Policy), whatever rule the field has.
+        CheckNoControlCharacters(errors, "", document);
+        if (errors.Count > 0)
+        {
+            return errors;
+        }
+
         foreach (var property in document.EnumerateObject())
         {
             var value = property.Value;
@@ -159,6 +167,31 @@ public static partial class ConfigValidator
 
     private static bool IsFrameAncestor(string value) =>
         value is "'self'" or "'none'" || IsOrigin(value) || WildcardOriginPattern().IsMatch(value);
+
+    private static void CheckNoControlCharacters(List<ConfigError> errors, string path, JsonElement value)
+    {
+        switch (value.ValueKind)
+        {
+            case JsonValueKind.String when value.GetString()!.Any(char.IsControl):
+                errors.Add(new ConfigError(path, "must not contain control characters (line feeds, tabs, ...)"));
+                break;
+            case JsonValueKind.Object:
+                foreach (var property in value.EnumerateObject())
+                {
+                    CheckNoControlCharacters(errors, path.Length == 0 ? property.Name : $"{path}.{property.Name}", property.Value);
+                }
+
+                break;
+            case JsonValueKind.Array:
+                var index = 0;
+                foreach (var item in value.EnumerateArray())
+                {
+                    CheckNoControlCharacters(errors, $"{path}[{index++}]", item);
+                }
+
+                break;
+        }
+    }
 
     private static void CheckList(List<ConfigError> errors, string field, JsonElement value, Func<string, bool> valid, string message)
     {

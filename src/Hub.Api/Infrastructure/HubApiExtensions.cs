@@ -29,6 +29,7 @@ internal static class HubApiExtensions
         // safe with an explicit list of origins (hub-wide plus every account's crm_origins), never a wildcard.
         services.AddCors();
         services.AddSingleton<CrmOrigins>();
+        services.AddSingleton<DashboardFramePolicies>();
         services.AddSingleton<Microsoft.AspNetCore.Cors.Infrastructure.ICorsPolicyProvider, CrmCorsPolicyProvider>();
         services.AddProblemDetails();
         services.AddExceptionHandler<HubProblemExceptionHandler>();

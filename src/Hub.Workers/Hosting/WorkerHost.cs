@@ -23,6 +23,7 @@ public static class WorkerHost
                 "Hub.Workers runs the consumers of the production topology: set Hub__Bus=rabbitmq. In the embedded default the Api hosts them.");
         }
 
+        builder.Logging.AddHubLogRedaction();
         builder.Services.AddHubStore(builder.Configuration);
         builder.Services.AddHubWorkerServices();
         builder.Services.AddHealthChecks().AddCheck<StoreHealthCheck>("store", tags: ["ready"]);

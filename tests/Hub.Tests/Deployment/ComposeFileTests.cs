@@ -235,6 +235,23 @@ public sealed partial class ComposeFileTests
     }
 
     [Fact]
+    public void Nginx_access_log_leaves_out_the_query_string_that_carries_access_token()
+    {
+        var conf = _deployment.NginxConf;
+        var formats = LogFormat().Matches(conf).ToDictionary(match => match.Groups["name"].Value, match => match.Groups["body"].Value, StringComparer.Ordinal);
+        var accessLogs = AccessLog().Matches(conf).Select(match => match.Groups["arguments"].Value.Split(' ', StringSplitOptions.RemoveEmptyEntries)).ToList();
+
+        // Without an access_log directive nginx logs in "combined", whose $request holds the query.
+        Assert.NotEmpty(accessLogs);
+        foreach (var arguments in accessLogs.Where(arguments => arguments[0] != "off"))
+        {
+            Assert.True(arguments.Length > 1 && formats.ContainsKey(arguments[1]), $"access_log {string.Join(' ', arguments)} does not name a log_format of nginx.conf");
+            Assert.DoesNotMatch(@"\$(request|request_uri|query_string|args|arg_\w+|is_args)\b", formats[arguments[1]]);
+            Assert.Contains("$uri", formats[arguments[1]], StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public void Dockerfile_builds_the_targets_compose_names_with_their_entry_points_as_a_non_root_user()
     {
         var expected = new Dictionary<string, string>(StringComparer.Ordinal) { ["api"] = "Hub.Api.dll", ["workers"] = "Hub.Workers.dll" };
@@ -315,6 +332,12 @@ public sealed partial class ComposeFileTests
         Assert.NotEqual("latest", tag, StringComparer.OrdinalIgnoreCase);
         Assert.True(tag.Any(char.IsAsciiDigit), $"{where}: image tag {tag} names no version");
     }
+
+    [GeneratedRegex(@"log_format\s+(?<name>[\w-]+)\s+(?<body>[^;]*);")]
+    private static partial Regex LogFormat();
+
+    [GeneratedRegex(@"access_log\s+(?<arguments>[^;]*);")]
+    private static partial Regex AccessLog();
 
     [GeneratedRegex(@"upstream\s+(?<name>[\w-]+)\s*\{(?<body>[^}]*)\}")]
     private static partial Regex UpstreamBlock();
