@@ -1,6 +1,5 @@
 using System.Security.Claims;
 using System.Text.Encodings.Web;
-using Dapper;
 using Hub.Api.Infrastructure;
 using Hub.Store;
 using Microsoft.AspNetCore.Authentication;
@@ -18,8 +17,7 @@ internal sealed class HubAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options,
     ILoggerFactory logger,
     UrlEncoder encoder,
-    HubDatabase database,
-    TimeProvider clock) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+    CredentialLookup credentials) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string ApiKeyPrefix = "hubk_";
     public const string SessionPrefix = "hubs_";
@@ -74,11 +72,7 @@ internal sealed class HubAuthenticationHandler(
 
     private async Task<AuthenticateResult> AuthenticateApiKeyAsync(string token)
     {
-        await using var connection = await database.OpenAsync(Context.RequestAborted);
-        var key = await connection.QueryFirstOrDefaultAsync<(string Id, string TenantId, string Scopes)?>(new CommandDefinition(
-            "SELECT id, tenant_id, scopes FROM api_keys WHERE key_hash = @hash AND revoked_at IS NULL",
-            new { hash = Ids.Sha256(token) }, cancellationToken: Context.RequestAborted));
-        if (key is not { } found)
+        if (await credentials.FindApiKeyAsync(Ids.Sha256(token), Context.RequestAborted) is not { } found)
         {
             return AuthenticateResult.Fail("invalid_token");
         }
@@ -95,14 +89,7 @@ internal sealed class HubAuthenticationHandler(
 
     private async Task<AuthenticateResult> AuthenticateSessionAsync(string token)
     {
-        await using var connection = await database.OpenAsync(Context.RequestAborted);
-        var session = await connection.QueryFirstOrDefaultAsync<(string Id, string TenantId, string AgentId, string Role, long ExpiresAt)?>(new CommandDefinition(
-            """
-            SELECT id, tenant_id, agent_id, role, expires_at FROM sessions
-            WHERE token_hash = @hash AND revoked_at IS NULL AND expires_at > @now
-            """,
-            new { hash = Ids.Sha256(token), now = clock.NowMs() }, cancellationToken: Context.RequestAborted));
-        if (session is not { } found)
+        if (await credentials.FindSessionAsync(Ids.Sha256(token), Context.RequestAborted) is not { } found)
         {
             return AuthenticateResult.Fail("invalid_token");
         }
