@@ -1,3 +1,4 @@
+using Hub.Api.Auth;
 using Hub.Api.Demo;
 using Hub.Api.Infrastructure;
 using Hub.Store;
@@ -13,6 +14,10 @@ builder.Services.AddHubBus(builder.Configuration);
 builder.AddHubDemo();
 
 var app = builder.Build();
+if (await app.TryRunAdminKeyCommandAsync(args))
+{
+    return;
+}
 
 app.UseHubHttp();
 app.MapHub();

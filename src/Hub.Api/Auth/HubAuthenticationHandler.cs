@@ -1,7 +1,8 @@
 using System.Security.Claims;
 using System.Text.Encodings.Web;
-using Dapper;
 using Hub.Api.Infrastructure;
+using Hub.Api.RateLimits;
+using Hub.Api.Tenants;
 using Hub.Store;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
@@ -12,20 +13,26 @@ namespace Hub.Api.Auth;
 /// Authenticates <c>Authorization: Bearer</c> API keys (<c>hubk_</c>) and session tokens (<c>hubs_</c>);
 /// the agent hub also takes the session token as <c>access_token</c> in the query string, because
 /// browsers cannot set headers on WebSocket requests. Both are looked up by hash on every request, so a
-/// revoked key or session stops working at once, on every node.
+/// revoked key or session stops working at once, on every node. The prefix routes a token to its
+/// table; the configured admin key (<c>Hub__AdminApiKey</c>) may have any form and is recognised in
+/// memory first. A lookup that finds nothing spends the client IP's anonymous budget, and once that
+/// is spent no token from that IP is looked up until the window ends (<c>429 rate_limited</c>).
 /// </summary>
 internal sealed class HubAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options,
     ILoggerFactory logger,
     UrlEncoder encoder,
-    HubDatabase database,
-    TimeProvider clock) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+    CredentialLookup credentials,
+    TenantBootstrap bootstrap,
+    HubRequestLimiter limiter) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string ApiKeyPrefix = "hubk_";
     public const string SessionPrefix = "hubs_";
 
     /// <summary>A session's <c>expires_at</c> (Unix milliseconds), so the agent hub can close its connections then.</summary>
     public const string SessionExpiresAtClaim = "hub:session_expires_at";
+
+    private static readonly object RetryAfterItem = new();
 
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
@@ -35,22 +42,41 @@ internal sealed class HubAuthenticationHandler(
             return AuthenticateResult.NoResult();
         }
 
-        if (token.StartsWith(ApiKeyPrefix, StringComparison.Ordinal))
+        // The configured admin key is known-good unless revoked, so it never waits on the budget.
+        if (bootstrap.IsConfiguredAdminKey(token))
         {
-            return await AuthenticateApiKeyAsync(token);
+            return ChargeIfFailed(await AuthenticateApiKeyAsync(token));
         }
 
-        if (token.StartsWith(SessionPrefix, StringComparison.Ordinal))
+        var isApiKey = token.StartsWith(ApiKeyPrefix, StringComparison.Ordinal);
+        if (!isApiKey && !token.StartsWith(SessionPrefix, StringComparison.Ordinal))
         {
-            return await AuthenticateSessionAsync(token);
+            // Nothing else is in the store (embed and SSO tokens are checked by the exchange itself).
+            return AuthenticateResult.Fail("invalid_token");
         }
 
-        return AuthenticateResult.Fail("invalid_token");
+        if (!limiter.MayLookUp(Context, out var retryAfterSeconds))
+        {
+            Context.Items[RetryAfterItem] = retryAfterSeconds;
+            return AuthenticateResult.Fail("rate_limited");
+        }
+
+        return ChargeIfFailed(isApiKey ? await AuthenticateApiKeyAsync(token) : await AuthenticateSessionAsync(token));
     }
 
-    protected override Task HandleChallengeAsync(AuthenticationProperties properties) =>
-        HubProblems.WriteAsync(Context, StatusCodes.Status401Unauthorized, "unauthorized",
+    protected override Task HandleChallengeAsync(AuthenticationProperties properties)
+    {
+        // On /api/v1 the rate limiter refuses such a request first; elsewhere (the agent hub) this does.
+        if (Context.Items[RetryAfterItem] is int retryAfter)
+        {
+            Response.Headers.RetryAfter = retryAfter.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return HubProblems.WriteAsync(Context, StatusCodes.Status429TooManyRequests, "rate_limited",
+                $"Too many failed sign-ins from this client; retry after {retryAfter} s.");
+        }
+
+        return HubProblems.WriteAsync(Context, StatusCodes.Status401Unauthorized, "unauthorized",
             "Send a valid API key or session token as 'Authorization: Bearer <token>'.");
+    }
 
     protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
         HubProblems.WriteAsync(Context, StatusCodes.Status403Forbidden, "insufficient_scope",
@@ -72,13 +98,19 @@ internal sealed class HubAuthenticationHandler(
         return null;
     }
 
+    private AuthenticateResult ChargeIfFailed(AuthenticateResult result)
+    {
+        if (!result.Succeeded)
+        {
+            limiter.ChargeFailedLookup(Context);
+        }
+
+        return result;
+    }
+
     private async Task<AuthenticateResult> AuthenticateApiKeyAsync(string token)
     {
-        await using var connection = await database.OpenAsync(Context.RequestAborted);
-        var key = await connection.QueryFirstOrDefaultAsync<(string Id, string TenantId, string Scopes)?>(new CommandDefinition(
-            "SELECT id, tenant_id, scopes FROM api_keys WHERE key_hash = @hash AND revoked_at IS NULL",
-            new { hash = Ids.Sha256(token) }, cancellationToken: Context.RequestAborted));
-        if (key is not { } found)
+        if (await credentials.FindApiKeyAsync(Ids.Sha256(token), Context.RequestAborted) is not { } found)
         {
             return AuthenticateResult.Fail("invalid_token");
         }
@@ -95,14 +127,7 @@ internal sealed class HubAuthenticationHandler(
 
     private async Task<AuthenticateResult> AuthenticateSessionAsync(string token)
     {
-        await using var connection = await database.OpenAsync(Context.RequestAborted);
-        var session = await connection.QueryFirstOrDefaultAsync<(string Id, string TenantId, string AgentId, string Role, long ExpiresAt)?>(new CommandDefinition(
-            """
-            SELECT id, tenant_id, agent_id, role, expires_at FROM sessions
-            WHERE token_hash = @hash AND revoked_at IS NULL AND expires_at > @now
-            """,
-            new { hash = Ids.Sha256(token), now = clock.NowMs() }, cancellationToken: Context.RequestAborted));
-        if (session is not { } found)
+        if (await credentials.FindSessionAsync(Ids.Sha256(token), Context.RequestAborted) is not { } found)
         {
             return AuthenticateResult.Fail("invalid_token");
         }

@@ -47,6 +47,7 @@ internal static class HubApiExtensions
     public static IServiceCollection AddHubAuthentication(this IServiceCollection services)
     {
         services.AddHubSigningKeys();
+        services.AddSingleton<CredentialLookup>();
         services.AddAuthentication(HubClaims.Scheme)
             .AddScheme<AuthenticationSchemeOptions, HubAuthenticationHandler>(HubClaims.Scheme, null);
         services.AddAuthorizationBuilder().AddHubPolicies();

@@ -25,9 +25,14 @@ internal static class StartupBanner
             }
 
             Console.WriteLine($"  Master tenant: {bootstrap.MasterTenantId}");
-            Console.WriteLine(bootstrap.NewAdminKey is { } key
-                ? $"  Admin API key (shown once, kept in {bootstrap.AdminKeyFile}):\n    {key}"
-                : $"  Admin API key: configured (Hub__AdminApiKey) or kept in {bootstrap.AdminKeyFile}");
+            Console.WriteLine(bootstrap switch
+            {
+                { NewAdminKey: { } key } => $"  Admin API key (shown once, kept in {bootstrap.AdminKeyFile}):\n    {key}",
+                { AdminKeyRevoked: true, AdminKeyConfigured: true } => "  Admin API key: REVOKED; give Hub__AdminApiKey a new value and restart",
+                { AdminKeyRevoked: true } => $"  Admin API key: REVOKED; run 'Hub.Api {Auth.AdminKeyCommand.Name}' for a new one",
+                { AdminKeyConfigured: true } => "  Admin API key: configured (Hub__AdminApiKey)",
+                _ => $"  Admin API key: kept in {bootstrap.AdminKeyFile} (rotate: 'Hub.Api {Auth.AdminKeyCommand.Name}')",
+            });
             Console.WriteLine();
         });
         return app;

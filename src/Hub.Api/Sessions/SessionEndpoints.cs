@@ -28,9 +28,9 @@ internal static class SessionEndpoints
         app.MapDelete("/api/v1/sessions/current", SignOutAsync).WithTags("Sessions").RequireAuthorization(HubPolicies.AnySession);
     }
 
-    /// <summary>A short-lived, single-use token for one agent (or an analyst), for the CRM backend to hand to its page.</summary>
-    private static async Task<EmbedTokenResponse> MintEmbedTokenAsync(EmbedTokenRequest request, WorkingAccount account, HubSigningKey signingKey,
-        CancellationToken cancellationToken)
+    /// <summary>A short-lived, single-use token for one agent (or, with <c>calls:read</c>, an analyst), for the CRM backend to hand to its page.</summary>
+    private static async Task<EmbedTokenResponse> MintEmbedTokenAsync(EmbedTokenRequest request, WorkingAccount account, ClaimsPrincipal user,
+        HubSigningKey signingKey, CancellationToken cancellationToken)
     {
         if (!Ids.IsAgentId(request.AgentId))
         {
@@ -47,6 +47,15 @@ internal static class SessionEndpoints
         if (role is not (Roles.Agent or Roles.Analyst))
         {
             throw HubProblemException.BadRequest("invalid_role", "role must be 'agent' or 'analyst'.");
+        }
+
+        // An analyst session reads the working account's whole call log (and its descendants'), so only a
+        // key that may read it itself may hand that out; 'tokens' alone mints agents. A CRM-signed SSO
+        // token needs no such key: the tenant's own signing key is the authority for its role.
+        if (role == Roles.Analyst && !user.HasScope(Scopes.CallsRead))
+        {
+            throw HubProblemException.Forbidden("insufficient_scope",
+                "Minting an 'analyst' embed token needs the 'calls:read' (or 'admin') scope as well as 'tokens': an analyst session reads the account's call log.");
         }
 
         var (token, expiresAt) = await signingKey.MintEmbedTokenAsync(account.TenantId, request.AgentId!, ttl, cancellationToken, role);

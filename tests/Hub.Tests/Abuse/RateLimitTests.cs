@@ -70,7 +70,7 @@ public sealed class RateLimitTests : IDisposable
     {
         using var admin = _factory.Admin();
         var tenantId = (await ReadAsync(await admin.PostAsJsonAsync("/api/v1/tenants", new { name = "Acme" }), HttpStatusCode.Created))["id"]!.GetValue<string>();
-        using var crm = _factory.ClientWithKey(await HubScenario.CreateKeyAsync(admin, tenantId, ["tokens"]));
+        using var crm = _factory.ClientWithKey(await HubScenario.CreateKeyAsync(admin, tenantId, ["tokens", "calls:read"]));
 
         // Each analyst signs in from their own browser, so the anonymous per-IP limit of the exchange stays out of the way.
         async Task<HttpClient> SignInAnalystFromAsync(string ip, string analystId)
