@@ -18,6 +18,14 @@ internal static class SigningKeyEndpoints
     /// <summary>The secret is in this response only; the hub keeps it encrypted.</summary>
     private static async Task<IResult> CreateAsync(WorkingAccount account, ClaimsPrincipal user, AuditLog audit, EmbedSigningKeys keys, CancellationToken cancellationToken)
     {
+        // Whoever holds a signing key's secret signs SSO tokens with any role, analyst included, and an
+        // analyst session reads the account's call log: the same rule as minting an analyst embed token.
+        if (!user.HasScope(Scopes.CallsRead))
+        {
+            throw HubProblemException.Forbidden("insufficient_scope",
+                "Creating an embed signing key needs the 'calls:read' (or 'admin') scope as well as 'tokens': its tokens may sign in analysts, who read the account's call log.");
+        }
+
         var created = await keys.CreateAsync(account.TenantId, cancellationToken);
         await audit.RecordAsync(user, account.TenantId, AuditActions.SigningKeyCreated, created.Id, null, cancellationToken);
         return Results.Created($"/api/v1/embed-signing-keys/{created.Id}", created);

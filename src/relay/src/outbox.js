@@ -31,13 +31,27 @@ export class MemoryStorage {
 }
 
 /**
+ * Who an event belongs to: `tenant_id/agent_id` of the session that was current when the webphone sent it,
+ * or null when none was (the first session bound afterwards takes it).
+ * @param {{tenant_id: string, agent_id: string}} session
+ */
+export const ownerOf = session => `${session.tenant_id}/${session.agent_id}`;
+
+/**
  * The events not yet acknowledged by the hub, oldest first, with the sequence counter. Every change is
  * written through to storage as `{v: 1, next_seq, items}`, so a reload resends what was pending and
  * keeps numbering where it stopped. Bounded: adding to a full outbox drops the oldest.
+ *
+ * Each event remembers its owner (see {@link ownerOf}) and is only ever handed out for sending while
+ * that owner is bound: in a browser where one agent signs out and another signs in, or a tab the CRM
+ * reuses for another tenant, one agent's events are never sent under another's session. Events of an
+ * owner who is not bound wait for that owner; `clear()` (sign-out) forgets the bound owner's events.
  */
 export class Outbox {
-  /** @type {Envelope[]} */
+  /** @type {(Envelope & {owner?: string | null})[]} */
   #items = [];
+  /** @type {string | null} */
+  #owner = null;
   #nextSeq = 1;
   #storage;
   #key;
@@ -60,6 +74,35 @@ export class Outbox {
 
   get size() {
     return this.#items.length;
+  }
+
+  /**
+   * The owner whose session is current (null: none). Events captured with no owner become this owner's.
+   * @param {string | null} owner
+   */
+  bind(owner) {
+    this.#owner = owner;
+    if (owner === null) {
+      return;
+    }
+    let changed = false;
+    for (const item of this.#items) {
+      if (item.owner == null) {
+        item.owner = owner;
+        changed = true;
+      }
+    }
+    if (changed) {
+      this.#save();
+    }
+  }
+
+  /** Sign-out: the bound owner's events (and unowned ones) are forgotten; other owners' stay theirs. */
+  clear() {
+    const owner = this.#owner;
+    this.#items = this.#items.filter(item => item.owner != null && item.owner !== owner);
+    this.#owner = null;
+    this.#save();
   }
 
   /** The seq the next event gets. */
@@ -111,6 +154,7 @@ export class Outbox {
   add(event) {
     /** @type {Envelope} */
     const envelope = { event_id: event.event_id, seq: this.#nextSeq, occurred_at: event.occurred_at, type: event.type, payload: event.payload };
+    const owner = this.#owner;
     let json;
     try {
       json = JSON.stringify(envelope);
@@ -122,16 +166,25 @@ export class Outbox {
     }
     this.#nextSeq++;
     // Stored as its JSON form, so what is sent after a reload is what would have been sent now.
-    this.#items.push(JSON.parse(json));
+    this.#items.push({ ...JSON.parse(json), owner });
     const dropped = Math.max(0, this.#items.length - this.#limit);
     this.#items.splice(0, dropped);
     this.#save();
     return { envelope, dropped };
   }
 
-  /** @param {number} count @returns {Envelope[]} the oldest `count` events, oldest first */
+  /**
+   * @param {number} count
+   * @returns {Envelope[]} the oldest `count` events of the bound owner or of none, oldest first
+   */
   peek(count) {
-    return this.#items.slice(0, count);
+    return this.#items.filter(item => this.#sendable(item)).slice(0, count)
+      .map(({ owner: _owner, ...envelope }) => envelope);
+  }
+
+  /** @param {Envelope & {owner?: string | null}} item */
+  #sendable(item) {
+    return item.owner == null || item.owner === this.#owner;
   }
 
   /** @param {Iterable<string>} eventIds @returns {number} how many were removed */
@@ -164,5 +217,6 @@ export class Outbox {
 /** @param {any} item @returns {item is Envelope} */
 function isEnvelope(item) {
   return typeof item === 'object' && item !== null && typeof item.event_id === 'string'
-    && Number.isSafeInteger(item.seq) && typeof item.occurred_at === 'string' && typeof item.type === 'string';
+    && Number.isSafeInteger(item.seq) && typeof item.occurred_at === 'string' && typeof item.type === 'string'
+    && (item.owner == null || typeof item.owner === 'string');
 }

@@ -1,7 +1,7 @@
 // @ts-check
 import { Backoff } from './backoff.js';
 import { WEBPHONE_SOURCE, isWebphoneMessage } from './origin.js';
-import { InvalidEventError, MemoryStorage, Outbox, outboxKey } from './outbox.js';
+import { InvalidEventError, MemoryStorage, Outbox, outboxKey, ownerOf } from './outbox.js';
 import { AuthError, exchangeToken, hubErrorCode, isUnauthorized, revokeSession, tokenOf } from './session.js';
 
 /** @typedef {import('./hub-relay.js').RelayOptions} RelayOptions */
@@ -200,6 +200,8 @@ class Relay {
     const connection = this.#connection;
     // Stopped first: the hub's AuthRequired(signed_out) that follows must not start a new session.
     this.#shutdown();
+    // What this agent had not delivered is not sent under whoever signs in next in this browser.
+    this.#outbox.clear();
     if (session) {
       try {
         await revokeSession(this.#fetch, this.#hubUrl, session.session_token);
@@ -246,6 +248,8 @@ class Relay {
       if (this.#stopped) {
         return;
       }
+      // From here on this session's agent owns what the webphone sends; only its events are flushed.
+      this.#outbox.bind(ownerOf(session));
       connection = this.#createConnection({
         url: `${this.#hubUrl}/hubs/agent`,
         accessTokenFactory: () => session.session_token,
@@ -357,6 +361,8 @@ class Relay {
   /** @param {string} reason */
   #dropSession(reason) {
     this.#session = null;
+    // Until a new session says whose they are, new events belong to no one (the next session takes them).
+    this.#outbox.bind(null);
     this.#log('info', 'auth required', reason);
     this.#emit('authRequired', { reason });
   }

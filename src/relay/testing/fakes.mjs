@@ -120,6 +120,8 @@ export class FakeFetch {
   #queued = [];
   #sessions = 0;
   expiresAt = '2099-01-01T00:00:00Z';
+  /** Who the granted sessions belong to (the CRM may sign another agent or tenant in later). */
+  identity = { tenant_id: 'acme', agent_id: 'agent-7' };
 
   next(method, path, status, body) {
     this.#queued.push({ method, path, status, body });
@@ -138,7 +140,7 @@ export class FakeFetch {
     }
     if (init.method === 'POST' && path === '/api/v1/sessions') {
       const n = ++this.#sessions;
-      return response(200, { session_token: `hubs_${n}`, expires_at: this.expiresAt, tenant_id: 'acme', agent_id: 'agent-7', role: 'agent' });
+      return response(200, { session_token: `hubs_${n}`, expires_at: this.expiresAt, ...this.identity, role: 'agent' });
     }
     if (init.method === 'DELETE' && path === '/api/v1/sessions/current') {
       return response(204);

@@ -301,6 +301,17 @@ public sealed class EmbedSigningKeyTests : IDisposable
     }
 
     [Fact]
+    public async Task A_key_with_tokens_alone_cannot_create_a_signing_key_that_would_sign_in_analysts()
+    {
+        var (_, tokensOnly) = await CreateTenantAsync(_factory, "Acme", ["tokens"]);
+
+        var refused = await tokensOnly.PostAsync("/api/v1/embed-signing-keys", null);
+
+        await AssertProblemAsync(refused, HttpStatusCode.Forbidden, "insufficient_scope");
+        Assert.Empty((await ReadAsync(await tokensOnly.GetAsync("/api/v1/embed-signing-keys"), HttpStatusCode.OK)).AsArray());
+    }
+
+    [Fact]
     public async Task Hub_embed_tokens_still_work_alongside_crm_tokens()
     {
         var (tenantId, crm) = await CreateTenantAsync(_factory, "Acme");
