@@ -1,6 +1,7 @@
 using Dapper;
 using Hub.Store.Config;
 using Hub.Store.Contacts;
+using Hub.Store.DataProtection;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -12,7 +13,8 @@ public static class StoreServiceCollectionExtensions
 {
     /// <summary>
     /// PostgreSQL when <c>ConnectionStrings:Postgres</c> is set, otherwise a SQLite file in the data
-    /// directory. Migrations run before any other hosted service starts (register this first).
+    /// directory. Migrations run before any other hosted service starts (register this first), then the
+    /// Data Protection key ring the store's secrets are encrypted with is made ready.
     /// </summary>
     public static IServiceCollection AddHubStore(this IServiceCollection services, IConfiguration configuration)
     {
@@ -36,7 +38,10 @@ public static class StoreServiceCollectionExtensions
         services.AddSingleton<Migrator>();
         services.AddHostedService<MigrationHostedService>();
         services.AddSingleton<ContactDirectory>();
+        services.AddHubDataProtection();
+        services.AddSingleton<CrmLookupSecrets>();
         services.AddSingleton<TenantConfigReader>();
+        services.AddHostedService<CrmLookupSecretUpgrade>();
         return services;
     }
 

@@ -17,7 +17,8 @@ public sealed record ConfigResponse(TenantConfig Config, string Scope, bool Inhe
 /// working account is the master) and per-account overrides that replace it whole. GET says which one
 /// is in force (<c>scope</c>) and whether the account inherits it (<c>inherited</c>).
 /// <c>crm_lookup.secret</c> is write-only: GET never shows it, and a PUT that leaves it out keeps the
-/// stored one (send <c>null</c> to remove it), so GET, edit, PUT loses nothing.
+/// stored one (send <c>null</c> to remove it), so GET, edit, PUT loses nothing. It is stored encrypted, apart
+/// from the document (<see cref="CrmLookupSecrets"/>).
 /// </summary>
 internal static class ConfigEndpoints
 {
@@ -38,7 +39,7 @@ internal static class ConfigEndpoints
 
     /// <summary>Replaces the global document (master) or this account's override (any other account).</summary>
     private static async Task<ConfigResponse> PutAsync(JsonElement document, WorkingAccount account, ClaimsPrincipal user, AuditLog audit,
-        HubDatabase database, TenantConfigReader configs, TimeProvider clock, OutboundTargets outbound, CancellationToken cancellationToken)
+        HubDatabase database, TenantConfigReader configs, CrmLookupSecrets secrets, TimeProvider clock, OutboundTargets outbound, CancellationToken cancellationToken)
     {
         var errors = await ConfigValidator.ValidateAsync(document, outbound, cancellationToken);
         if (errors.Count > 0)
@@ -48,22 +49,21 @@ internal static class ConfigEndpoints
         }
 
         var config = document.Deserialize<TenantConfig>(TenantConfigReader.Json) ?? new TenantConfig();
+
+        // The secret is kept encrypted beside the document, never in it. Encrypted before a connection is
+        // opened: Data Protection may read its key ring from the store.
+        var keepStoredSecret = config.CrmLookup is not null && !document.GetProperty("crm_lookup").TryGetProperty("secret", out _);
+        var protectedSecret = config.CrmLookup?.Secret is { } secret ? secrets.Protect(account.TenantId, secret) : null;
+        var stored = config.CrmLookup is { } lookup ? config with { CrmLookup = lookup with { Secret = null } } : config;
         await using (var connection = await database.OpenAsync(cancellationToken))
         {
-            if (config.CrmLookup is { } lookup && !(document.GetProperty("crm_lookup").TryGetProperty("secret", out _)))
-            {
-                var stored = await connection.ExecuteScalarAsync<string?>(new CommandDefinition(
-                    "SELECT document FROM tenant_config WHERE tenant_id = @tenantId", new { tenantId = account.TenantId }, cancellationToken: cancellationToken));
-                var storedSecret = stored is null ? null : JsonSerializer.Deserialize<TenantConfig>(stored, TenantConfigReader.Json)?.CrmLookup?.Secret;
-                config = config with { CrmLookup = lookup with { Secret = storedSecret } };
-            }
-
             await connection.ExecuteAsync(new CommandDefinition(
                 """
-                INSERT INTO tenant_config (tenant_id, document, updated_at) VALUES (@tenantId, @document, @now)
-                ON CONFLICT (tenant_id) DO UPDATE SET document = excluded.document, updated_at = excluded.updated_at
+                INSERT INTO tenant_config (tenant_id, document, crm_lookup_secret, updated_at) VALUES (@tenantId, @document, @protectedSecret, @now)
+                ON CONFLICT (tenant_id) DO UPDATE SET document = excluded.document, updated_at = excluded.updated_at,
+                    crm_lookup_secret = CASE WHEN @keepStoredSecret THEN tenant_config.crm_lookup_secret ELSE excluded.crm_lookup_secret END
                 """,
-                new { tenantId = account.TenantId, document = JsonSerializer.Serialize(config, TenantConfigReader.Json), now = clock.NowMs() },
+                new { tenantId = account.TenantId, document = JsonSerializer.Serialize(stored, TenantConfigReader.Json), protectedSecret, keepStoredSecret, now = clock.NowMs() },
                 cancellationToken: cancellationToken));
         }
 

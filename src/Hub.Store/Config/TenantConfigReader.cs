@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Dapper;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Hub.Store.Config;
@@ -8,7 +9,8 @@ namespace Hub.Store.Config;
 /// Reads an account's effective config the way the fonoUC Portal does: the account's own override when
 /// it has one, otherwise the global document (kept under the master tenant).
 /// </summary>
-public sealed class TenantConfigReader(HubDatabase database, IOptions<HubSettings> options, TimeProvider clock)
+public sealed class TenantConfigReader(HubDatabase database, IOptions<HubSettings> options, TimeProvider clock, CrmLookupSecrets secrets,
+    ILogger<TenantConfigReader> logger)
 {
     // Hot paths (every call event, every screen-pop) read config; a change reaches them within this time.
     private static readonly TimeSpan CacheLifetime = TimeSpan.FromSeconds(5);
@@ -21,31 +23,38 @@ public sealed class TenantConfigReader(HubDatabase database, IOptions<HubSetting
 
     public async Task<EffectiveConfig> ReadAsync(string tenantId, CancellationToken cancellationToken)
     {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        var rows = (await connection.QueryAsync<ConfigRow>(new CommandDefinition(
-            """
-            SELECT c.tenant_id, c.document, t.is_master
-            FROM tenant_config c JOIN tenants t ON t.id = c.tenant_id
-            WHERE c.tenant_id = @tenantId OR t.is_master = 1
-            """, new { tenantId }, cancellationToken: cancellationToken))).ToList();
+        List<ConfigRow> rows;
+        bool isMaster;
+        await using (var connection = await database.OpenAsync(cancellationToken))
+        {
+            rows = (await connection.QueryAsync<ConfigRow>(new CommandDefinition(
+                """
+                SELECT c.tenant_id, c.document, c.crm_lookup_secret, t.is_master
+                FROM tenant_config c JOIN tenants t ON t.id = c.tenant_id
+                WHERE c.tenant_id = @tenantId OR t.is_master = 1
+                """, new { tenantId }, cancellationToken: cancellationToken))).ToList();
+            var ownRow = rows.FirstOrDefault(row => row.TenantId == tenantId);
+            isMaster = ownRow is not null ? ownRow.IsMaster == 1 : await IsMasterAsync(connection, tenantId, cancellationToken);
+        }
 
+        // Decrypted only now: Data Protection may read its key ring from the store, which needs a connection.
         var own = rows.FirstOrDefault(row => row.TenantId == tenantId);
         var global = rows.FirstOrDefault(row => row.IsMaster == 1);
-        var isMaster = own is not null ? own.IsMaster == 1 : await IsMasterAsync(connection, tenantId, cancellationToken);
         if (isMaster)
         {
-            return new EffectiveConfig(Parse(own?.Document), "global", false);
+            return new EffectiveConfig(Parse(own), "global", false);
         }
 
         return own is not null
-            ? new EffectiveConfig(Parse(own.Document), "account", false)
-            : new EffectiveConfig(Parse(global?.Document), "account", true);
+            ? new EffectiveConfig(Parse(own), "account", false)
+            : new EffectiveConfig(Parse(global), "account", true);
     }
 
     private sealed record ConfigRow
     {
         public string TenantId { get; init; } = "";
         public string Document { get; init; } = "{}";
+        public string? CrmLookupSecret { get; init; }
         public long IsMaster { get; init; }
     }
 
@@ -83,6 +92,23 @@ public sealed class TenantConfigReader(HubDatabase database, IOptions<HubSetting
         await connection.ExecuteScalarAsync<long>(new CommandDefinition(
             "SELECT count(*) FROM tenants WHERE id = @tenantId AND is_master = 1", new { tenantId }, cancellationToken: cancellationToken)) > 0;
 
-    private static TenantConfig Parse(string? document) =>
-        document is null ? new TenantConfig() : JsonSerializer.Deserialize<TenantConfig>(document, Json) ?? new TenantConfig();
+    private TenantConfig Parse(ConfigRow? row)
+    {
+        var config = row is null ? new TenantConfig() : JsonSerializer.Deserialize<TenantConfig>(row.Document, Json) ?? new TenantConfig();
+        if (row?.CrmLookupSecret is not { } protectedSecret || config.CrmLookup is not { } lookup)
+        {
+            // A secret still inside the document predates encryption; CrmLookupSecretUpgrade moves it at start.
+            return config;
+        }
+
+        if (secrets.TryUnprotect(row.TenantId, protectedSecret) is { } secret)
+        {
+            return config with { CrmLookup = lookup with { Secret = secret } };
+        }
+
+        // Never call the CRM unsigned, or with a secret that is not the one it holds: no lookups until it is set again.
+        logger.LogError("crm_lookup.secret of account {TenantId} cannot be decrypted with this deployment's key ring; " +
+            "CRM lookups for it are off until the secret is written again (PUT /api/v1/config)", row.TenantId);
+        return config with { CrmLookup = null };
+    }
 }
