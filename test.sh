@@ -22,6 +22,15 @@ if ! have dotnet; then
 fi
 have node && have npm || apt_install nodejs npm
 
+# The relay's build, the dashboard and the browser tests need Node 20.11 or newer (node --test's
+# timeouts, fetch with AbortSignal.timeout); Debian 12's own nodejs is 18 and cannot run them.
+node_version="$(node -p 'process.versions.node')"
+if ! node -e 'const [major, minor] = process.versions.node.split(".").map(Number); process.exit(major > 20 || (major === 20 && minor >= 11) ? 0 : 1)'; then
+  echo "Hub's front-end and browser tests need Node.js 20.11 or newer; this machine has $node_version ($(command -v node))." >&2
+  echo "Install a current Node.js (a newer distribution package, or nvm) so that 'node' on PATH is >= 20.11." >&2
+  exit 1
+fi
+
 # The production-topology tests start private RabbitMQ and PostgreSQL servers from Debian's packages.
 missing=()
 [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || have rabbitmq-server || missing+=(rabbitmq-server)

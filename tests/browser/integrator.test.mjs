@@ -405,8 +405,29 @@ test('the relay refuses to start when its webphone origin is not in the account\
     await simulator.getByTestId('ring').click();
     await simulator.locator('[data-testid="call-state"][data-state="ringing"]').waitFor();
     const uuid = await simulator.getByTestId('call-detail').getAttribute('data-call-id');
+    await simulator.getByTestId('hangup').click();
+    await simulator.locator('[data-testid="call-state"][data-state="ended"]').waitFor();
+
+    // The barrier that proves the path ran: once the origin is listed, the same tab connects and its next
+    // call is logged. The refused call was neither sent then nor kept to be sent later.
+    const listed = await rest('PUT', '/api/v1/config', { key: adminKey, account: tenantId, body: { webphone_origins: [phone.origin] } });
+    assert.equal(listed.status, 200, JSON.stringify(listed.body));
+    await page.reload();
+    await status(page, 'connected').waitFor();
+    await simulator.locator('[data-testid="registration"][data-state="registered"]').waitFor();
+    await simulator.getByTestId('number').fill('0912345678');
+    await simulator.getByTestId('ring').click();
+    await simulator.locator('[data-testid="call-state"][data-state="ringing"]').waitFor();
+    const allowedUuid = await simulator.getByTestId('call-detail').getAttribute('data-call-id');
+    assert.notEqual(allowedUuid, uuid);
+    await page.locator(`[data-testid="pop"][data-call-id="${allowedUuid}"]`).waitFor();
+    await eventually(async () => {
+      const read = await rest('GET', `/api/v1/calls/${encodeURIComponent(allowedUuid)}`);
+      return { done: read.status === 200, value: read.status };
+    }, `call ${allowedUuid} in the log`);
+
     assert.equal((await rest('GET', `/api/v1/calls/${encodeURIComponent(uuid)}`)).status, 404);
-    assert.equal(await page.locator('[data-testid="pop"]').count(), 0);
+    assert.equal(await page.locator(`[data-testid="pop"][data-call-id="${uuid}"]`).count(), 0);
     assert.deepEqual(seen.keyLeaks, []);
   } catch (error) {
     t.diagnostic(`console:\n${seen.console.join('\n')}`);

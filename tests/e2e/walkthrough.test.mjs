@@ -15,6 +15,7 @@ async function api(method, path, key, body, headers = {}) {
     method,
     headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', ...headers },
     body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(SIGNAL_TIMEOUT_MS),
   });
   const text = await response.text();
   return { status: response.status, body: text ? JSON.parse(text) : null, type: response.headers.get('content-type') };
@@ -24,10 +25,13 @@ function envelope(type, payload, seq, occurredAt = new Date()) {
   return { event_id: randomUUID(), seq, occurred_at: occurredAt.toISOString(), type, payload };
 }
 
-/** Resolves with the next invocation of `method` on the connection. */
+const SIGNAL_TIMEOUT_MS = 10_000;
+
+/** Resolves with the next invocation of `method` on the connection; rejects if none comes in time (a lost pop must fail, not hang). */
 function next(connection, method) {
-  return new Promise((resolve) => {
-    const handler = (arg) => { connection.off(method, handler); resolve(arg); };
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { connection.off(method, handler); reject(new Error(`No ${method} within ${SIGNAL_TIMEOUT_MS} ms`)); }, SIGNAL_TIMEOUT_MS);
+    const handler = (arg) => { clearTimeout(timer); connection.off(method, handler); resolve(arg); };
     connection.on(method, handler);
   });
 }
@@ -43,7 +47,7 @@ async function waitFor(read, description) {
   }
 }
 
-test('a CRM integrator gets a screen-pop, a logged call and click-to-call', async () => {
+test('a CRM integrator gets a screen-pop, a logged call and click-to-call', { timeout: 120_000 }, async () => {
   // 1. A tenant and a key for its CRM backend.
   const tenant = await api('POST', '/api/v1/tenants', adminKey, { name: 'Acme CRM' });
   assert.equal(tenant.status, 201);

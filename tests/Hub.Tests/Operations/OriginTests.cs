@@ -35,7 +35,10 @@ public sealed class OriginTests : IDisposable
         var session = await SignInAsync(_factory, crmA, "agent-7");
 
         await AssertProblemAsync(await SignOutAsync(session, CrmB), HttpStatusCode.Forbidden, "origin_not_allowed");
-        await Assert.ThrowsAnyAsync<Exception>(() => ConnectAsync(session, CrmB));
+        await AssertProblemAsync(await NegotiateAsync(session, CrmB), HttpStatusCode.Forbidden, "origin_not_allowed");
+        var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => ConnectAsync(session, CrmB));
+        Assert.Contains("status code: 403", refused.Message, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, (await NegotiateAsync(session, CrmA)).StatusCode);
 
         await using (var connection = await ConnectAsync(session, CrmA))
         {
@@ -105,6 +108,14 @@ public sealed class OriginTests : IDisposable
         }
 
         return await crm.SendAsync(request);
+    }
+
+    private async Task<HttpResponseMessage> NegotiateAsync(string session, string origin)
+    {
+        using var client = _factory.ClientWithKey(session);
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/hubs/agent/negotiate?negotiateVersion=1");
+        request.Headers.Add("Origin", origin);
+        return await client.SendAsync(request);
     }
 
     private async Task<SignalRTestClient> ConnectAsync(string session, string origin)

@@ -31,7 +31,7 @@ public sealed class SessionExpiryTests : IDisposable
         var reason = await authRequired.ReadAsync().AsTask().WaitAsync(Timeout);
         Assert.Equal("session_expired", reason.GetProperty("reason").GetString());
         await agent.Closed.WaitAsync(Timeout);
-        await Assert.ThrowsAnyAsync<Exception>(() => _factory.ConnectAgentAsync(session));
+        await Hub.Tests.Auth.HubRefusal.AssertSessionRefusedAsync(_factory, session);
     }
 
     [Fact]
