@@ -52,7 +52,6 @@ public sealed class HubDatabase : IAsyncDisposable
 
     public static HubDatabase ForSqlite(string path)
     {
-        SqliteRuntime.EnsureInitialised();
         var directory = Path.GetDirectoryName(Path.GetFullPath(path));
         if (!string.IsNullOrEmpty(directory))
         {
@@ -128,19 +127,6 @@ public sealed class HubDatabase : IAsyncDisposable
             {
                 gate.Release();
             }
-        }
-    }
-}
-
-internal static class SqliteRuntime
-{
-    private static int _initialised;
-
-    public static void EnsureInitialised()
-    {
-        if (Interlocked.Exchange(ref _initialised, 1) == 0)
-        {
-            SQLitePCL.Batteries.Init();
         }
     }
 }

@@ -15,7 +15,6 @@ public sealed class StoreProbe(Func<DbConnection> open)
 
     public static StoreProbe Sqlite(string path)
     {
-        SQLitePCL.Batteries_V2.Init();
         var connectionString = new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadOnly, DefaultTimeout = 30 }.ToString();
         return new StoreProbe(() => new SqliteConnection(connectionString));
     }
