@@ -3,7 +3,6 @@ using Hub.Tests.Auth;
 using Hub.Tests.Fixtures;
 using Hub.Tests.Support;
 using Microsoft.AspNetCore.DataProtection;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Hub.Tests.Security;
