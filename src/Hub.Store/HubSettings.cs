@@ -1,3 +1,5 @@
+using Hub.Store.DataProtection;
+
 namespace Hub.Store;
 
 /// <summary>The <c>Hub</c> configuration section (<c>Hub__*</c> environment variables).</summary>
@@ -81,6 +83,9 @@ public sealed class HubSettings
 
     /// <summary><c>Hub__ScreenPop__*</c>: how much of the screen-pop workers one account may hold.</summary>
     public ScreenPopSettings ScreenPop { get; set; } = new();
+
+    /// <summary><c>Hub__DataProtection__*</c>: the certificate that encrypts the Data Protection key ring in the store.</summary>
+    public DataProtectionSettings DataProtection { get; set; } = new();
 }
 
 /// <summary>

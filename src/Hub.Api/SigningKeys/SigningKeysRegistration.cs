@@ -7,12 +7,11 @@ namespace Hub.Api.Infrastructure;
 internal static class SigningKeysRegistration
 {
     /// <summary>
-    /// Embed signing keys and the Data Protection they are encrypted with, its key ring in the store.
-    /// Call before anything else registers Data Protection (see <see cref="DataProtectionRegistration.AddHubDataProtection"/>).
+    /// Embed signing keys. Their secrets are encrypted with the hub's Data Protection, which Program registers
+    /// first (see <see cref="DataProtectionRegistration.AddHubDataProtection"/>).
     /// </summary>
     public static IServiceCollection AddHubSigningKeys(this IServiceCollection services)
     {
-        services.AddHubDataProtection();
         services.AddSingleton<EmbedSigningKeys>();
         return services;
     }

@@ -13,6 +13,11 @@ public sealed class HubProcess : IAsyncDisposable
     public const string AdminKey = "hubk_bench_admin_key_0123456789abcdef";
     private static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(120);
 
+    // Each process runs in its own bin directory, so the default (./data) would give each its own certificate
+    // and the second to start would refuse the key ring; one per bench run, created by the first process.
+    private static readonly string KeyRingCertificate =
+        Path.Combine(Path.GetTempPath(), $"hub-bench-keys-{Guid.NewGuid():N}", "data-protection.pfx");
+
     private readonly Process _process;
     private readonly StreamWriter _log;
 
@@ -48,6 +53,7 @@ public sealed class HubProcess : IAsyncDisposable
         environment["Hub__Bus"] = "rabbitmq";
         environment["ConnectionStrings__Postgres"] = postgres;
         environment["ConnectionStrings__RabbitMq"] = rabbitMq;
+        environment["Hub__DataProtection__Certificate"] = KeyRingCertificate;
         return environment;
     }
 

@@ -7,8 +7,9 @@ using Microsoft.Extensions.Options;
 namespace Hub.Store.DataProtection;
 
 /// <summary>
-/// Gives the shared Data Protection key ring an active key before anything in this process uses Data
-/// Protection, creating it under a store-wide lock.
+/// Readies the shared Data Protection key ring before anything in this process uses Data Protection, under a
+/// store-wide lock: refuses to start when a stored key does not decrypt with this process's certificates,
+/// encrypts keys stored in plain XML by earlier versions, and creates the first active key.
 /// </summary>
 /// <remarks>
 /// Without it, processes (Api nodes, workers) starting together on an empty ring would each create their own first key
@@ -19,7 +20,7 @@ namespace Hub.Store.DataProtection;
 /// would create a key without the lock); migrations start earlier still.
 /// </remarks>
 internal sealed class KeyRingBootstrap(HubDatabase database, IKeyManager keyManager, IOptions<KeyManagementOptions> options,
-    ILogger<KeyRingBootstrap> logger) : IHostedService
+    KeyRingCertificates certificates, PlaintextKeyProtection plaintextKeys, ILogger<KeyRingBootstrap> logger) : IHostedService
 {
     // Any constant works; it only has to be the same in every process of one deployment.
     private const long PostgresLockKey = 0x487562445052; // "HubDPR"
@@ -27,11 +28,22 @@ internal sealed class KeyRingBootstrap(HubDatabase database, IKeyManager keyMana
     // The embedded SQLite store belongs to one process; this serialises the hosts of that process.
     private static readonly SemaphoreSlim SqliteLock = new(1, 1);
 
-    public Task StartAsync(CancellationToken cancellationToken) => EnsureActiveKeyAsync(cancellationToken);
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (certificates.Created)
+        {
+            logger.LogWarning(
+                "Created a new certificate {CertificatePath} that encrypts the Data Protection key ring; back it up with the database: " +
+                "without it the webhook and embed signing key secrets in the store cannot be decrypted",
+                certificates.Path);
+        }
+
+        return UnderStoreLockAsync(PrepareKeyRingAsync, cancellationToken);
+    }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    internal async Task EnsureActiveKeyAsync(CancellationToken cancellationToken)
+    private async Task UnderStoreLockAsync(Func<CancellationToken, Task> work, CancellationToken cancellationToken)
     {
         if (database.Dialect == SqlDialect.Postgres)
         {
@@ -41,7 +53,7 @@ internal sealed class KeyRingBootstrap(HubDatabase database, IKeyManager keyMana
                 "SELECT pg_advisory_lock(@key)", new { key = PostgresLockKey }, cancellationToken: cancellationToken));
             try
             {
-                EnsureActiveKey();
+                await work(cancellationToken);
             }
             finally
             {
@@ -54,11 +66,49 @@ internal sealed class KeyRingBootstrap(HubDatabase database, IKeyManager keyMana
             await SqliteLock.WaitAsync(cancellationToken);
             try
             {
-                EnsureActiveKey();
+                await work(cancellationToken);
             }
             finally
             {
                 SqliteLock.Release();
+            }
+        }
+    }
+
+    private async Task PrepareKeyRingAsync(CancellationToken cancellationToken)
+    {
+        // First: a process with the wrong certificate must not encrypt the old plaintext keys with it.
+        RefuseKeysThatDoNotDecrypt();
+        var encrypted = await plaintextKeys.ProtectAsync(options.Value.XmlEncryptor!, cancellationToken);
+        if (encrypted > 0)
+        {
+            logger.LogInformation("Encrypted {Count} Data Protection key ring elements stored in plain XML with the certificate {CertificatePath}",
+                encrypted, certificates.Path);
+        }
+
+        EnsureActiveKey();
+    }
+
+    /// <summary>
+    /// Data Protection itself only logs a key it cannot decrypt and goes on: it would create a key of its own,
+    /// a second ring the other processes cannot read, and every secret protected before would fail to decrypt.
+    /// </summary>
+    private void RefuseKeysThatDoNotDecrypt()
+    {
+        foreach (var key in keyManager.GetAllKeys())
+        {
+            try
+            {
+                _ = key.Descriptor;
+            }
+            catch (Exception exception)
+            {
+                throw new InvalidOperationException(
+                    $"The Data Protection key ring in the store holds key {key.KeyId} that this process cannot decrypt with its certificate " +
+                    $"{certificates.Path} ({certificates.Current.Thumbprint}) nor with {KeyRingCertificates.PreviousSetting}. " +
+                    $"Every process of a deployment (Api nodes and workers) needs the same certificate: set {KeyRingCertificates.CertificateSetting} " +
+                    "(environment: Hub__DataProtection__Certificate) to the deployment's PFX file, the one the store's keys were protected with.",
+                    exception);
             }
         }
     }

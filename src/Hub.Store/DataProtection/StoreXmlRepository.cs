@@ -11,9 +11,9 @@ namespace Hub.Store.DataProtection;
 /// Nothing goes to <c>~/.aspnet</c>.
 /// </summary>
 /// <remarks>
-/// The elements are the key material in plain XML unless an operator configures an XML encryptor
-/// (<c>ProtectKeysWith…</c>): the store's access control is what protects them, as it protects the
-/// rest of the store. <see cref="IXmlRepository"/> is synchronous; Data Protection calls it rarely
+/// Each key's master key is encrypted with the <c>Hub:DataProtection</c> certificate before it reaches
+/// this repository (older stores are upgraded by <see cref="PlaintextKeyProtection"/>), so reading the
+/// table alone reveals no key. <see cref="IXmlRepository"/> is synchronous; Data Protection calls it rarely
 /// (loading the ring, a refresh about once a day, a new key about every 90 days), so blocking on the
 /// store here is acceptable. A caller must not hold a store connection while it protects or
 /// unprotects: on SQLite the store lends one connection at a time, and loading the ring needs one.
@@ -53,7 +53,7 @@ internal sealed class StoreXmlRepository(HubDatabase database, TimeProvider cloc
         }
     }
 
-    private static XElement Parse(string xml)
+    internal static XElement Parse(string xml)
     {
         using var reader = XmlReader.Create(new StringReader(xml), ReaderSettings);
         return XElement.Load(reader);

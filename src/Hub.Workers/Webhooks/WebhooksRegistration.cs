@@ -1,4 +1,3 @@
-using Hub.Store.DataProtection;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -16,10 +15,12 @@ internal static class WebhooksRegistration
         return bus;
     }
 
-    /// <summary>What both the consumers and the Api's webhook endpoints need.</summary>
+    /// <summary>
+    /// What both the consumers and the Api's webhook endpoints need. The secrets are encrypted with the hub's Data
+    /// Protection, which the host registers first (<c>AddHubDataProtection</c>).
+    /// </summary>
     public static IServiceCollection AddWebhookServices(this IServiceCollection services)
     {
-        services.AddHubDataProtection();
         services.AddWebhookHttpClient();
         services.AddSingleton<WebhookSecrets>();
         services.AddSingleton<WebhookSender>();

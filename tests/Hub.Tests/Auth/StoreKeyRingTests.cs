@@ -4,7 +4,10 @@ using Hub.Api.SigningKeys;
 using Hub.Store;
 using Hub.Store.DataProtection;
 using Hub.Tests.Fixtures;
+using Hub.Tests.Support;
 using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.DataProtection.KeyManagement;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -14,15 +17,56 @@ namespace Hub.Tests.Auth;
 /// <summary>The Data Protection key ring in the store: what one Api node encrypts, another decrypts.</summary>
 internal static class KeyRingNodes
 {
-    /// <summary>One Api node's Data Protection and signing keys, over its own connection to the shared store.</summary>
-    public static ServiceProvider Node(HubDatabase database)
+    /// <summary>
+    /// One Api node's Data Protection and signing keys, over its own connection to the shared store, with the test
+    /// run's key ring certificate unless given another (and certificates of earlier rotations).
+    /// </summary>
+    public static ServiceProvider Node(HubDatabase database, string? certificate = null, string? password = null, params string[] previous)
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["Hub:DataProtection:Certificate"] = certificate ?? TestKeyRing.SharedCertificate,
+            ["Hub:DataProtection:CertificatePassword"] = password,
+        };
+        for (var index = 0; index < previous.Length; index++)
+        {
+            settings[$"Hub:DataProtection:PreviousCertificates:{index}"] = previous[index];
+        }
+
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddSingleton(database);
+        services.AddSingleton(TimeProvider.System);
+        services.AddHubDataProtection(new ConfigurationBuilder().AddInMemoryCollection(settings).Build());
+        services.AddHubSigningKeys();
+        return services.BuildServiceProvider();
+    }
+
+    /// <summary>A node of a version before the key ring was encrypted: Data Protection over the store, no certificate.</summary>
+    public static ServiceProvider PlaintextNode(HubDatabase database)
     {
         var services = new ServiceCollection();
         services.AddLogging();
         services.AddSingleton(database);
         services.AddSingleton(TimeProvider.System);
-        services.AddHubSigningKeys();
+        services.AddSingleton<StoreXmlRepository>();
+        services.AddDataProtection().SetApplicationName("Hub");
+        services.AddOptions<KeyManagementOptions>().Configure<IServiceProvider>((options, provider) =>
+            options.XmlRepository = provider.GetRequiredService<StoreXmlRepository>());
         return services.BuildServiceProvider();
+    }
+
+    /// <summary>What a plaintext node did at its first start: one active key, in plain XML.</summary>
+    public static void CreatePlaintextKey(ServiceProvider plaintextNode)
+    {
+        var now = DateTimeOffset.UtcNow;
+        plaintextNode.GetRequiredService<IKeyManager>().CreateNewKey(now, now.AddDays(90));
+    }
+
+    public static async Task<List<string>> StoredXmlAsync(HubDatabase database)
+    {
+        await using var connection = await database.OpenAsync(CancellationToken.None);
+        return (await connection.QueryAsync<string>("SELECT xml FROM data_protection_keys")).ToList();
     }
 
     public static Task StartAsync(ServiceProvider node) =>
@@ -120,7 +164,7 @@ public sealed class PostgresKeyRingTests(PostgresFixture postgres)
         await using var store = HubDatabase.ForPostgres(connectionString);
         await new Migrator(store, NullLogger<Migrator>.Instance).ApplyAsync(CancellationToken.None);
         var databases = Enumerable.Range(0, 4).Select(_ => HubDatabase.ForPostgres(connectionString)).ToList();
-        var nodes = databases.Select(KeyRingNodes.Node).ToList();
+        var nodes = databases.Select(database => KeyRingNodes.Node(database)).ToList();
         try
         {
             await Task.WhenAll(nodes.Select(KeyRingNodes.StartAsync));

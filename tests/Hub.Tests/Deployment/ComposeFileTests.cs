@@ -142,11 +142,7 @@ public sealed partial class ComposeFileTests
     public void Every_Hub_variable_names_a_settable_HubSettings_property_and_converts_to_its_type()
     {
         // .NET configuration matches keys case-insensitively; "__" separates sections in env names.
-        var properties = typeof(HubSettings).GetProperties(BindingFlags.Public | BindingFlags.Instance)
-            .Where(property => property.SetMethod is { IsPublic: true })
-            .ToDictionary(property => property.Name, StringComparer.OrdinalIgnoreCase);
         var prefix = HubSettings.Section + "__";
-
         foreach (var (service, key, value) in _deployment.AllEnvironment())
         {
             if (!key.StartsWith(prefix, StringComparison.OrdinalIgnoreCase))
@@ -154,17 +150,64 @@ public sealed partial class ComposeFileTests
                 continue;
             }
 
-            var path = key[prefix.Length..].Split("__");
-            Assert.True(properties.TryGetValue(path[0], out var property),
-                $"{service}: {key} is not a property of {nameof(HubSettings)} ({string.Join(", ", properties.Keys)})");
-            Assert.True(path.Length == 1, $"{service}: {key} goes below the scalar property {property!.Name}");
+            var type = typeof(HubSettings);
+            foreach (var segment in key[prefix.Length..].Split("__"))
+            {
+                type = SettingType(service, key, type, segment);
+            }
 
             if (!value.Contains("${", StringComparison.Ordinal))
             {
-                var type = Nullable.GetUnderlyingType(property!.PropertyType) ?? property.PropertyType;
                 var exception = Record.Exception(() => TypeDescriptor.GetConverter(type).ConvertFromInvariantString(value));
                 Assert.True(exception is null, $"{service}: {key}='{value}' does not convert to {type.Name}");
             }
+        }
+    }
+
+    /// <summary>The type one segment of a setting's name leads to: a property of a section, or an array's element.</summary>
+    private static Type SettingType(string service, string key, Type section, string segment)
+    {
+        if (section.IsArray)
+        {
+            Assert.True(int.TryParse(segment, NumberStyles.None, CultureInfo.InvariantCulture, out _), $"{service}: {key}: {segment} is no index of an array");
+            return section.GetElementType()!;
+        }
+
+        Assert.True(section.IsClass && section != typeof(string), $"{service}: {key} goes below the scalar setting of type {section.Name}");
+        var properties = section.GetProperties(BindingFlags.Public | BindingFlags.Instance)
+            .Where(property => property.SetMethod is { IsPublic: true })
+            .ToDictionary(property => property.Name, StringComparer.OrdinalIgnoreCase);
+        Assert.True(properties.TryGetValue(segment, out var property),
+            $"{service}: {key}: {segment} is not a property of {section.Name} ({string.Join(", ", properties.Keys)})");
+        return Nullable.GetUnderlyingType(property!.PropertyType) ?? property.PropertyType;
+    }
+
+    [Fact]
+    public void Api_and_workers_share_one_key_ring_certificate_on_a_volume_all_of_them_mount()
+    {
+        const string setting = "Hub__DataProtection__Certificate";
+        var paths = AppServices.Select(name => _deployment.Environment(name).GetValueOrDefault(setting)).ToList();
+        Assert.All(paths, path => Assert.False(string.IsNullOrWhiteSpace(path), $"an Api node or worker has no {setting}"));
+        var certificate = Assert.Single(paths.Distinct(StringComparer.Ordinal))!;
+        var directory = Path.GetDirectoryName(certificate)!.Replace('\\', '/');
+
+        var declared = Yaml.Map(_deployment.Document["volumes"]).Keys.ToHashSet(StringComparer.Ordinal);
+        var sources = AppServices.Select(name =>
+        {
+            Assert.True(_deployment.Services[name].ContainsKey("volumes"), $"service {name} mounts no volume for {setting}");
+            var mount = Yaml.List(_deployment.Services[name]["volumes"]).Select(volume => Yaml.String(volume).Split(':'))
+                .SingleOrDefault(parts => parts.Length >= 2 && parts[1] == directory);
+            Assert.True(mount is not null, $"service {name} mounts nothing on {directory}");
+            return mount[0];
+        }).ToList();
+        var volume = Assert.Single(sources.Distinct(StringComparer.Ordinal));
+        Assert.Contains(volume, declared);
+
+        // An empty named volume takes the owner of its mount point: the image must give it to the non-root user.
+        foreach (var name in AppServices)
+        {
+            Assert.Contains(_deployment.Dockerfile.Chain(BuildTarget(name)).SelectMany(stage => stage.Instructions), instruction =>
+                instruction.Keyword == "RUN" && instruction.Arguments.Contains($"chown app:app {directory}", StringComparison.Ordinal));
         }
     }
 

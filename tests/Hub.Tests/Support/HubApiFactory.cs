@@ -33,6 +33,8 @@ public sealed class HubApiFactory(HubTopology? topology = null) : WebApplication
     {
         builder.UseSetting("Hub:DataDirectory", DataDirectory);
         builder.UseSetting("Hub:AdminApiKey", AdminKey);
+        // One certificate for every host, as for every process of one deployment; a test's Settings may override it.
+        builder.UseSetting("Hub:DataProtection:Certificate", TestKeyRing.SharedCertificate);
         if (topology?.Postgres is { } postgres)
         {
             builder.UseSetting("ConnectionStrings:Postgres", postgres);

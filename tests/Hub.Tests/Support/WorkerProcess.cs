@@ -21,7 +21,9 @@ public sealed class WorkerProcess : IAsyncDisposable
     public static async Task<WorkerProcess> StartAsync(string postgres, string rabbitMq, params string[] settings)
     {
         var app = WorkerHost.Create(
-            ["--Hub:Bus=rabbitmq", $"--ConnectionStrings:RabbitMq={rabbitMq}", $"--ConnectionStrings:Postgres={postgres}", .. settings],
+            // The Api nodes' key ring certificate; a later setting of the same name overrides it.
+            ["--Hub:Bus=rabbitmq", $"--ConnectionStrings:RabbitMq={rabbitMq}", $"--ConnectionStrings:Postgres={postgres}",
+                $"--Hub:DataProtection:Certificate={TestKeyRing.SharedCertificate}", .. settings],
             builder =>
             {
                 builder.WebHost.UseUrls("http://127.0.0.1:0");
