@@ -2,13 +2,11 @@ using Hub.Api.Auth;
 using Hub.Api.Demo;
 using Hub.Api.Infrastructure;
 using Hub.Store;
-using Hub.Store.DataProtection;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.Logging.AddHubLogRedaction();
 
 builder.Services.AddHubStore(builder.Configuration);
-builder.Services.AddHubDataProtection(builder.Configuration);
 builder.Services.AddHubHttp();
 builder.Services.AddHubAuthentication();
 builder.Services.AddHubAgents();

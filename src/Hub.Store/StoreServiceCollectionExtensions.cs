@@ -38,7 +38,7 @@ public static class StoreServiceCollectionExtensions
         services.AddSingleton<Migrator>();
         services.AddHostedService<MigrationHostedService>();
         services.AddSingleton<ContactDirectory>();
-        services.AddHubDataProtection();
+        services.AddHubDataProtection(configuration);
         services.AddSingleton<CrmLookupSecrets>();
         services.AddSingleton<TenantConfigReader>();
         services.AddHostedService<CrmLookupSecretUpgrade>();

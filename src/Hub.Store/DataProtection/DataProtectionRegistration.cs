@@ -11,10 +11,11 @@ public static class DataProtectionRegistration
     /// <summary>
     /// ASP.NET Core Data Protection over the key ring in the store, so every process of a deployment
     /// (Api nodes encrypting secrets, workers decrypting them) shares the same keys, each key encrypted with
-    /// the certificate of <c>Hub:DataProtection</c> (created in the data directory when absent). Call right
-    /// after <c>AddHubStore</c>, before anything else registers Data Protection (<c>AddAuthentication</c>
-    /// does): hosted services start in registration order, and <see cref="KeyRingBootstrap"/> must start
-    /// after the migrations and before Data Protection's own one. Calling it again is harmless.
+    /// the certificate of <c>Hub:DataProtection</c> (created in the data directory when absent).
+    /// <c>AddHubStore</c> calls it, so it comes before anything else registers Data Protection
+    /// (<c>AddAuthentication</c> does): hosted services start in registration order, and
+    /// <see cref="KeyRingBootstrap"/> must start after the migrations and before Data Protection's own one
+    /// and anything that encrypts. Calling it again is harmless.
     /// </summary>
     /// <remarks>
     /// The certificate is read here, not when the container is built, because Data Protection's

@@ -1,5 +1,4 @@
 using Hub.Store;
-using Hub.Store.DataProtection;
 using MassTransit;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
@@ -26,7 +25,6 @@ public static class WorkerHost
 
         builder.Logging.AddHubLogRedaction();
         builder.Services.AddHubStore(builder.Configuration);
-        builder.Services.AddHubDataProtection(builder.Configuration);
         builder.Services.AddHubWorkerServices();
         builder.Services.AddHealthChecks().AddCheck<StoreHealthCheck>("store", tags: ["ready"]);
         builder.Services.AddMassTransit(bus =>
