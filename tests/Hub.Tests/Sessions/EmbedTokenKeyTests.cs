@@ -93,6 +93,20 @@ public sealed class EmbedTokenKeyTests : IDisposable
     }
 
     [Fact]
+    public async Task A_rotation_deletes_the_keys_superseded_longer_ago_than_the_grace_window_and_keeps_the_rest()
+    {
+        await SigningKey.CurrentAsync(CancellationToken.None);
+        var second = await SigningKey.RotateAsync(CancellationToken.None);
+        _clock.Shift(HubSigningKey.GraceWindow + TimeSpan.FromMinutes(1));
+
+        var third = await SigningKey.RotateAsync(CancellationToken.None);
+
+        await using var connection = await _factory.Services.GetRequiredService<HubDatabase>().OpenAsync(CancellationToken.None);
+        var kept = (await connection.QueryAsync<string>("SELECT id FROM hub_embed_token_keys")).Order(StringComparer.Ordinal);
+        Assert.Equal(new[] { second.Id, third.Id }.Order(StringComparer.Ordinal), kept);
+    }
+
+    [Fact]
     public async Task A_kid_hub_token_signed_with_the_old_plaintext_secret_is_refused()
     {
         var (tenantId, _) = await CreateTenantAsync(_factory, "Acme");
