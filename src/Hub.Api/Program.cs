@@ -1,6 +1,7 @@
 using Hub.Api.Auth;
 using Hub.Api.Demo;
 using Hub.Api.Infrastructure;
+using Hub.Api.Sessions;
 using Hub.Store;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -14,7 +15,7 @@ builder.Services.AddHubBus(builder.Configuration);
 builder.AddHubDemo();
 
 var app = builder.Build();
-if (await app.TryRunAdminKeyCommandAsync(args))
+if (await app.TryRunAdminKeyCommandAsync(args) || await app.TryRunEmbedTokenKeyCommandAsync(args))
 {
     return;
 }

@@ -47,6 +47,13 @@ public sealed class HubSettings
     public TimeSpan SessionLifetime { get; set; } = TimeSpan.FromHours(12);
 
     /// <summary>
+    /// How long the hub signs its own embed tokens with one key (default 30 days, at least an hour). The next
+    /// token minted after that makes a new key; tokens the old one signed stay valid until they expire, no longer.
+    /// <c>Hub.Api rotate-embed-token-key</c> rotates at once.
+    /// </summary>
+    public TimeSpan EmbedTokenKeyLifetime { get; set; } = TimeSpan.FromDays(30);
+
+    /// <summary>
     /// Origins of CRM pages that run the relay against this hub from another origin (CORS for REST and
     /// SignalR). Hub-wide until per-account <c>crm_origins</c> take over.
     /// </summary>

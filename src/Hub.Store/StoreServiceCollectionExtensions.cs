@@ -21,7 +21,9 @@ public static class StoreServiceCollectionExtensions
         DefaultTypeMap.MatchNamesWithUnderscores = true;
 
         services.AddOptions<HubSettings>().Bind(configuration.GetSection(HubSettings.Section))
-            .Validate(settings => settings.MaxTenantDepth >= 1, "Hub:MaxTenantDepth must be at least 1.").ValidateOnStart();
+            .Validate(settings => settings.MaxTenantDepth >= 1, "Hub:MaxTenantDepth must be at least 1.")
+            .Validate(settings => settings.EmbedTokenKeyLifetime >= TimeSpan.FromHours(1), "Hub:EmbedTokenKeyLifetime must be at least 01:00:00.")
+            .ValidateOnStart();
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton(provider =>
         {

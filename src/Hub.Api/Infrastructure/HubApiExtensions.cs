@@ -53,7 +53,9 @@ internal static class HubApiExtensions
         services.AddAuthorizationBuilder().AddHubPolicies();
         services.AddSingleton<TenantBootstrap>();
         services.AddHostedService(provider => provider.GetRequiredService<TenantBootstrap>());
+        services.AddSingleton<EmbedTokenKeyStore>();
         services.AddSingleton<HubSigningKey>();
+        services.AddSingleton<HubTokenKeyLookup>();
         services.AddSingleton<EmbedTokenValidator>();
         return services;
     }

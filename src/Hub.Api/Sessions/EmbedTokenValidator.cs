@@ -11,12 +11,12 @@ public sealed record TokenIdentity(string TenantId, string AgentId, string Role)
 
 /// <summary>
 /// Validates a token presented for a session and burns its <c>jti</c> in the store, so a token works
-/// once across every Api node. Two signers, one path: the hub's own embed tokens (<c>kid: hub</c>,
-/// <c>iss: hub</c>, <c>aud</c> = tenant), and SSO tokens a CRM backend mints with one of its tenant's
+/// once across every Api node. Two signers, one path: the hub's own embed tokens (<c>kid</c> = <c>hub-</c> and
+/// the id of one of its embed-token keys, <c>iss: hub</c>, <c>aud</c> = tenant), and SSO tokens a CRM backend mints with one of its tenant's
 /// embed signing keys (<c>kid</c> = key id, <c>iss</c> = <c>aud</c> = that tenant, at most 120 s
 /// between <c>iat</c> and <c>exp</c>). Errors: <c>invalid_token</c>, <c>token_expired</c>, <c>token_replayed</c>.
 /// </summary>
-public sealed class EmbedTokenValidator(HubSigningKey hubKey, EmbedSigningKeys signingKeys, HubDatabase database, TimeProvider clock)
+public sealed class EmbedTokenValidator(HubTokenKeyLookup hubKeys, EmbedSigningKeys signingKeys, HubDatabase database, TimeProvider clock)
 {
     /// <summary>Clocks of CRM backends drift; a few seconds of tolerance, no more.</summary>
     public static readonly TimeSpan ClockSkew = TimeSpan.FromSeconds(5);
@@ -97,9 +97,10 @@ public sealed class EmbedTokenValidator(HubSigningKey hubKey, EmbedSigningKeys s
     /// <summary>The key the kid names and what it may sign for; null (so the token fails as forged) for any other kid.</summary>
     private async Task<Signer?> ResolveSignerAsync(string? keyId, CancellationToken cancellationToken)
     {
-        if (keyId == HubSigningKey.KeyId)
+        // Tokens of the hub's old single key (kid "hub") match neither and fail as forged, as they must: it was kept in plain text.
+        if (HubSigningKey.TryParseKeyId(keyId, out _))
         {
-            return new Signer(await hubKey.GetAsync(cancellationToken), TenantId: null, SigningKeyId: null);
+            return await hubKeys.FindAsync(keyId, cancellationToken) is { } hubKey ? new Signer(hubKey, TenantId: null, SigningKeyId: null) : null;
         }
 
         return keyId is not null && await signingKeys.FindAsync(keyId, cancellationToken) is { } key

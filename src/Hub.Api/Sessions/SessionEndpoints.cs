@@ -38,9 +38,9 @@ internal static class SessionEndpoints
         }
 
         var ttl = request.TtlSeconds ?? DefaultTtlSeconds;
-        if (ttl is < 30 or > 3600)
+        if (ttl is < 30 or > HubSigningKey.MaxTtlSeconds)
         {
-            throw HubProblemException.BadRequest("invalid_ttl", "ttl_seconds must be between 30 and 3600.");
+            throw HubProblemException.BadRequest("invalid_ttl", $"ttl_seconds must be between 30 and {HubSigningKey.MaxTtlSeconds}.");
         }
 
         var role = request.Role ?? Roles.Agent;

@@ -187,12 +187,12 @@ public sealed class AuthTests : IDisposable
     public async Task Expired_embed_token_is_token_expired()
     {
         var (tenantId, _) = await CreateTenantAsync(_factory, "Acme");
-        var secret = await _factory.Services.GetRequiredService<HubSigningKey>().GetAsync(CancellationToken.None);
+        var key = await _factory.Services.GetRequiredService<HubSigningKey>().CurrentAsync(CancellationToken.None);
         var issued = DateTimeOffset.UtcNow.AddMinutes(-10);
         var token = Hs256Jwt.Create(new JwtClaims
         {
             Issuer = "hub", Audience = tenantId, Subject = "agent-7", TokenId = Guid.NewGuid().ToString(), IssuedAt = issued, ExpiresAt = issued.AddMinutes(5),
-        }, secret, "hub");
+        }, key.Secret, key.KeyId);
 
         await AssertProblemAsync(await ExchangeAsync(_factory, token), HttpStatusCode.Unauthorized, "token_expired");
     }
@@ -201,11 +201,12 @@ public sealed class AuthTests : IDisposable
     public async Task Token_signed_with_another_key_is_invalid_token()
     {
         var (tenantId, _) = await CreateTenantAsync(_factory, "Acme");
+        var key = await _factory.Services.GetRequiredService<HubSigningKey>().CurrentAsync(CancellationToken.None);
         var now = DateTimeOffset.UtcNow;
         var forged = Hs256Jwt.Create(new JwtClaims
         {
             Issuer = "hub", Audience = tenantId, Subject = "agent-7", TokenId = Guid.NewGuid().ToString(), IssuedAt = now, ExpiresAt = now.AddMinutes(5),
-        }, new byte[32], "hub");
+        }, new byte[32], key.KeyId);
 
         await AssertProblemAsync(await ExchangeAsync(_factory, forged), HttpStatusCode.Unauthorized, "invalid_token");
         await AssertProblemAsync(await ExchangeAsync(_factory, "not-a-jwt"), HttpStatusCode.Unauthorized, "invalid_token");

@@ -9,8 +9,9 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Hub.Tests.Support;
 
-/// <summary>Where a test host keeps its data and how its bus runs; nulls mean the embedded default.</summary>
-public sealed record HubTopology(string? Postgres = null, string? RabbitMq = null, string? NodeId = null, IReadOnlyDictionary<string, string>? Settings = null);
+/// <summary>Where a test host keeps its data and how its bus runs; nulls mean the embedded default (and the system clock).</summary>
+public sealed record HubTopology(string? Postgres = null, string? RabbitMq = null, string? NodeId = null, IReadOnlyDictionary<string, string>? Settings = null,
+    TimeProvider? Clock = null);
 
 /// <summary>
 /// The whole hub in-process. By default the embedded topology: SQLite in a fresh temporary data
@@ -61,6 +62,11 @@ public sealed class HubApiFactory(HubTopology? topology = null) : WebApplication
             services.AddSingleton<ConsumedEvents>();
             services.AddSingleton<OutboundResolver>(Dns);
             services.AddConsumeObserver(provider => provider.GetRequiredService<ConsumedEvents>());
+            if (topology?.Clock is { } clock)
+            {
+                services.AddSingleton(clock);
+            }
+
             if (topology?.RabbitMq is not null)
             {
                 return;
