@@ -47,6 +47,16 @@ public static class StoreServiceCollectionExtensions
         return services;
     }
 
+    /// <summary>
+    /// For a command that works on the store without starting the host (<c>rotate-admin-key</c>,
+    /// <c>rotate-embed-token-key</c>): the migrations, then the key ring's checks and first key, as a start does.
+    /// </summary>
+    public static async Task PrepareStoreAsync(this IServiceProvider services, CancellationToken cancellationToken)
+    {
+        await services.GetRequiredService<Migrator>().ApplyAsync(cancellationToken);
+        await services.GetRequiredService<KeyRingBootstrap>().StartAsync(cancellationToken);
+    }
+
     private sealed class MigrationHostedService(Migrator migrator) : IHostedService
     {
         public Task StartAsync(CancellationToken cancellationToken) => migrator.ApplyAsync(cancellationToken);

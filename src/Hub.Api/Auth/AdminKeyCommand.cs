@@ -21,7 +21,7 @@ internal static class AdminKeyCommand
             return false;
         }
 
-        await app.Services.GetRequiredService<Migrator>().ApplyAsync(CancellationToken.None);
+        await app.Services.PrepareStoreAsync(CancellationToken.None);
         var bootstrap = app.Services.GetRequiredService<TenantBootstrap>();
         try
         {

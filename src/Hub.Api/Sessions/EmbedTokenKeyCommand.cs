@@ -28,7 +28,7 @@ internal static class EmbedTokenKeyCommand
 
     internal static async Task RunAsync(IServiceProvider services, TextWriter output, CancellationToken cancellationToken)
     {
-        await services.GetRequiredService<Migrator>().ApplyAsync(cancellationToken);
+        await services.PrepareStoreAsync(cancellationToken);
         var key = await services.GetRequiredService<HubSigningKey>().RotateAsync(cancellationToken);
         await output.WriteLineAsync($"  New embed token key {key.KeyId}, created {key.CreatedAt:u}; its secret is kept encrypted in the store.");
         await output.WriteLineAsync(

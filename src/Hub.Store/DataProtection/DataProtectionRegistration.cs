@@ -32,7 +32,8 @@ public static class DataProtectionRegistration
         services.AddSingleton(certificates);
         services.TryAddSingleton<StoreXmlRepository>();
         services.TryAddSingleton<PlaintextKeyProtection>();
-        services.AddHostedService<KeyRingBootstrap>();
+        services.TryAddSingleton<KeyRingBootstrap>();
+        services.AddHostedService(provider => provider.GetRequiredService<KeyRingBootstrap>());
         services.AddDataProtection().SetApplicationName("Hub")
             .ProtectKeysWithCertificate(certificates.Current)
             .UnprotectKeysWithAnyCertificate([.. certificates.Previous]);
