@@ -87,7 +87,7 @@ public class PhoneNumbersTests
     [InlineData("06 1 234 5678", "36", "+3612345678")]
     public void Number_normalises_to_e164(string raw, string defaultCountryCode, string expected)
     {
-        var number = PhoneNumbers.Normalise(raw, defaultCountryCode);
+        var number = Phone.Normalise(raw, defaultCountryCode);
 
         Assert.NotNull(number);
         Assert.Equal(expected, number.Value.E164);
@@ -104,7 +104,7 @@ public class PhoneNumbersTests
     public void Country_code_and_national_number_are_split_without_trunk_prefix(
         string raw, string defaultCountryCode, string expectedCountryCode, string expectedNational)
     {
-        var number = PhoneNumbers.Normalise(raw, defaultCountryCode);
+        var number = Phone.Normalise(raw, defaultCountryCode);
 
         Assert.NotNull(number);
         Assert.Equal(expectedCountryCode, number.Value.CountryCode);
@@ -124,7 +124,7 @@ public class PhoneNumbersTests
     public void Extension_is_split_off_and_kept_out_of_e164(
         string raw, string defaultCountryCode, string expectedE164, string expectedExtension)
     {
-        var number = PhoneNumbers.Normalise(raw, defaultCountryCode);
+        var number = Phone.Normalise(raw, defaultCountryCode);
 
         Assert.NotNull(number);
         Assert.Equal(expectedE164, number.Value.E164);
@@ -151,7 +151,7 @@ public class PhoneNumbersTests
     [InlineData("+84 912 345 678 901 234")]
     public void Input_that_cannot_be_a_phone_number_gives_null(string? raw)
     {
-        Assert.Null(PhoneNumbers.Normalise(raw, "84"));
+        Assert.Null(Phone.Normalise(raw, "84"));
     }
 
     [Theory]
@@ -161,21 +161,21 @@ public class PhoneNumbersTests
     [InlineData("0912345678")]
     public void Nanp_numbers_must_have_ten_digits_and_a_real_area_code(string raw)
     {
-        Assert.Null(PhoneNumbers.Normalise(raw, "1"));
+        Assert.Null(Phone.Normalise(raw, "1"));
     }
 
     [Fact]
     public void Input_longer_than_any_real_phone_number_spelling_gives_null()
     {
-        Assert.Null(PhoneNumbers.Normalise("0912345678" + new string(' ', 200), "84"));
+        Assert.Null(Phone.Normalise("0912345678" + new string(' ', 200), "84"));
     }
 
     [Fact]
     public void Vietnamese_national_international_and_bare_forms_are_the_same_number()
     {
-        var national = PhoneNumbers.Normalise("0912345678", "84");
-        var international = PhoneNumbers.Normalise("+84 912 345 678", "84");
-        var bare = PhoneNumbers.Normalise("84912345678", "84");
+        var national = Phone.Normalise("0912345678", "84");
+        var international = Phone.Normalise("+84 912 345 678", "84");
+        var bare = Phone.Normalise("84912345678", "84");
 
         Assert.NotNull(national);
         Assert.NotNull(international);
@@ -196,7 +196,7 @@ public class PhoneNumbersTests
     [InlineData(null)]
     public void Unknown_default_country_code_is_a_configuration_error(string? defaultCountryCode)
     {
-        Assert.Throws<ArgumentException>(() => PhoneNumbers.Normalise("0912345678", defaultCountryCode!));
+        Assert.Throws<ArgumentException>(() => Phone.Normalise("0912345678", defaultCountryCode!));
     }
 
     [Theory]
@@ -208,7 +208,7 @@ public class PhoneNumbersTests
     [InlineData("886")]
     public void Known_calling_codes_are_valid(string code)
     {
-        Assert.True(PhoneNumbers.IsValidCountryCode(code));
+        Assert.True(DefaultCountry.IsValid(code));
     }
 
     [Theory]
@@ -225,6 +225,6 @@ public class PhoneNumbersTests
     [InlineData("٨٤")]
     public void Malformed_or_unassigned_calling_codes_are_invalid(string? code)
     {
-        Assert.False(PhoneNumbers.IsValidCountryCode(code));
+        Assert.False(DefaultCountry.IsValid(code));
     }
 }
