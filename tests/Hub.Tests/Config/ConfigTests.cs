@@ -150,4 +150,28 @@ public sealed class ConfigTests : IDisposable
 
         Assert.Equal("vn-1", Assert.Single(found.AsArray())!["external_id"]!.GetValue<string>());
     }
+
+    [Theory]
+    [InlineData("XX")]
+    [InlineData("+84")]
+    public void An_unknown_global_default_country_stops_the_hub_at_start_naming_the_setting(string value)
+    {
+        using var factory = new HubApiFactory(new HubTopology(Settings: new Dictionary<string, string> { ["Hub:DefaultCountryCode"] = value }));
+
+        var refused = Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(() => factory.CreateClient());
+
+        Assert.Contains("Hub:DefaultCountryCode", refused.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_region_code_as_the_global_default_country_reads_national_numbers_in_that_region()
+    {
+        using var factory = new HubApiFactory(new HubTopology(Settings: new Dictionary<string, string> { ["Hub:DefaultCountryCode"] = "GB" }));
+        var (_, crm) = await CreateTenantAsync(factory, "Leeds Ltd");
+        await ReadAsync(await crm.PutAsJsonAsync("/api/v1/contacts", new[] { new { external_id = "uk-1", display_name = "Carter", phones = new[] { "020 7946 0958" } } }), HttpStatusCode.OK);
+
+        var found = await ReadAsync(await crm.GetAsync("/api/v1/contacts?phone=" + Uri.EscapeDataString("+44 20 7946 0958")), HttpStatusCode.OK);
+
+        Assert.Equal("uk-1", Assert.Single(found.AsArray())!["external_id"]!.GetValue<string>());
+    }
 }
