@@ -19,7 +19,10 @@ public sealed class HubSettings
     /// <summary>Identifies this Api node in presence; defaults to a fresh id per process.</summary>
     public string? NodeId { get; set; }
 
-    /// <summary>Country calling code for numbers in national form when an account has not set its own.</summary>
+    /// <summary>
+    /// The country of numbers in national form when an account has not set its own: a calling code ("84", read as
+    /// its main region) or a region code ("VN").
+    /// </summary>
     public string DefaultCountryCode { get; set; } = "84";
 
     /// <summary>

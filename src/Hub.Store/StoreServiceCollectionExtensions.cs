@@ -2,6 +2,7 @@ using Dapper;
 using Hub.Store.Config;
 using Hub.Store.Contacts;
 using Hub.Store.DataProtection;
+using Hub.Store.Phones;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -14,7 +15,8 @@ public static class StoreServiceCollectionExtensions
     /// <summary>
     /// PostgreSQL when <c>ConnectionStrings:Postgres</c> is set, otherwise a SQLite file in the data
     /// directory. Migrations run before any other hosted service starts (register this first), then the
-    /// Data Protection key ring the store's secrets are encrypted with is made ready.
+    /// Data Protection key ring the store's secrets are encrypted with is made ready; stored phone numbers are
+    /// re-normalised once in the background (<see cref="PhoneNumberUpgrade"/>).
     /// </summary>
     public static IServiceCollection AddHubStore(this IServiceCollection services, IConfiguration configuration)
     {
@@ -23,6 +25,8 @@ public static class StoreServiceCollectionExtensions
         services.AddOptions<HubSettings>().Bind(configuration.GetSection(HubSettings.Section))
             .Validate(settings => settings.MaxTenantDepth >= 1, "Hub:MaxTenantDepth must be at least 1.")
             .Validate(settings => settings.EmbedTokenKeyLifetime >= TimeSpan.FromHours(1), "Hub:EmbedTokenKeyLifetime must be at least 01:00:00.")
+            .Validate(settings => DefaultCountry.IsValid(settings.DefaultCountryCode),
+                "Hub:DefaultCountryCode must be a country calling code such as 84 or a region code such as VN.")
             .ValidateOnStart();
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton(provider =>
@@ -44,6 +48,8 @@ public static class StoreServiceCollectionExtensions
         services.AddSingleton<CrmLookupSecrets>();
         services.AddSingleton<TenantConfigReader>();
         services.AddHostedService<CrmLookupSecretUpgrade>();
+        services.AddSingleton<PhoneNumberUpgrade>();
+        services.AddHostedService<PhoneNumberUpgradeService>();
         return services;
     }
 

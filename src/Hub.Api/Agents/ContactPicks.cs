@@ -33,7 +33,7 @@ public sealed class ContactPicks(HubDatabase database, TenantConfigReader config
         }
 
         var config = await configs.ReadCachedAsync(tenantId, cancellationToken);
-        var canonical = PhoneNumbers.Normalise(pop.Number, configs.CountryCodeOf(config.Config))?.E164 ?? pop.Number;
+        var canonical = Phone.Normalise(pop.Number, configs.CountryCodeOf(config.Config))?.E164 ?? pop.Number;
         var displayName = await connection.ExecuteScalarAsync<string?>(new CommandDefinition(
             "SELECT display_name FROM contacts WHERE tenant_id = @tenantId AND external_id = @externalId",
             new { tenantId, externalId }, cancellationToken: cancellationToken));

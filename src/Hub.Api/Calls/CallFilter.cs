@@ -30,7 +30,7 @@ internal sealed record CallFilter(
         if (!string.IsNullOrWhiteSpace(number))
         {
             var config = await configs.ReadCachedAsync(tenantId, cancellationToken);
-            remote = PhoneNumbers.Normalise(number, configs.CountryCodeOf(config.Config))?.E164 ?? number;
+            remote = Phone.Normalise(number, configs.CountryCodeOf(config.Config))?.E164 ?? number;
         }
 
         var from = Time(query, "from");

@@ -29,7 +29,7 @@ public sealed class CommandStore(HubDatabase database, ConfirmedPublisher publis
         };
 
         // Remembered so the outgoing call it causes can be tied back to its campaign and lead.
-        var number = type == "call" ? PhoneNumbers.Normalise(Text(payload, "number"), countryCode)?.E164 : null;
+        var number = type == "call" ? Phone.Normalise(Text(payload, "number"), countryCode)?.E164 : null;
         var options = payload.ValueKind == JsonValueKind.Object && payload.TryGetProperty("options", out var o) ? o : default;
         await using (var connection = await database.OpenAsync(cancellationToken))
         {

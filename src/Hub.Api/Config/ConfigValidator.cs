@@ -91,9 +91,9 @@ public static partial class ConfigValidator
                     });
                     break;
                 case "default_country_code":
-                    if (value.ValueKind != JsonValueKind.Null && (value.ValueKind != JsonValueKind.String || !PhoneNumbers.IsValidCountryCode(value.GetString())))
+                    if (value.ValueKind != JsonValueKind.Null && (value.ValueKind != JsonValueKind.String || !DefaultCountry.IsValid(value.GetString())))
                     {
-                        errors.Add(new ConfigError(property.Name, "must be a country calling code of digits, such as \"84\" or \"44\""));
+                        errors.Add(new ConfigError(property.Name, "must be a country calling code of digits, such as \"84\" or \"44\", or a region code, such as \"VN\" or \"GB\""));
                     }
 
                     break;

@@ -27,7 +27,7 @@ internal static class ErasureEndpoints
     {
         // A national number means the working account's country; the same E.164 is then erased in every descendant.
         var countryCode = configs.CountryCodeOf((await configs.ReadAsync(account.TenantId, cancellationToken)).Config);
-        if (PhoneNumbers.Normalise(request.Number, countryCode) is not { } number)
+        if (Phone.Normalise(request.Number, countryCode) is not { } number)
         {
             // The detail never repeats the number: problem bodies end up in logs.
             throw HubProblemException.BadRequest("invalid_number",

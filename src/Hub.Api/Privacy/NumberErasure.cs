@@ -139,7 +139,7 @@ internal static class NumberErasure
         foreach (var (tenantId, externalId, phones) in contacts)
         {
             var kept = (JsonSerializer.Deserialize<string[]>(phones) ?? [])
-                .Where(phone => PhoneNumbers.Normalise(phone, countryCodes[tenantId]) is not { } written
+                .Where(phone => Phone.Normalise(phone, countryCodes[tenantId]) is not { } written
                     || (written.E164 != number.E164 && written.National != number.National))
                 .ToArray();
             await connection.ExecuteAsync(new CommandDefinition(

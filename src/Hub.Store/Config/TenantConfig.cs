@@ -9,6 +9,7 @@ public sealed record TenantConfig
     public IReadOnlyList<string> PortalOrigins { get; init; } = [];
     public ScreenPopSettings? ScreenPop { get; init; }
     public CrmLookupSettings? CrmLookup { get; init; }
+    /// <summary>Calling code ("84") or region code ("VN") national-form numbers are read in; unset means <c>Hub:DefaultCountryCode</c>.</summary>
     public string? DefaultCountryCode { get; init; }
     public int? CallRetentionDays { get; init; }
 }

@@ -84,9 +84,13 @@ public sealed class TenantConfigReader(HubDatabase database, IOptions<HubSetting
     /// <summary>Grows on every <see cref="Forget"/>: lets other caches of config-derived data know they are stale.</summary>
     public long Generation => Interlocked.Read(ref _generation);
 
-    /// <summary>The calling code for national-form numbers of this account.</summary>
+    /// <summary>The default country of this account's national-form numbers: a calling code or a region code (<see cref="Phones.DefaultCountry"/>).</summary>
+    /// <remarks>
+    /// A value the config no longer accepts (a non-geographic code such as "800", valid before libphonenumber read the
+    /// numbers) falls back to the global default: every number of the account would otherwise fail to normalise.
+    /// </remarks>
     public string CountryCodeOf(TenantConfig config) =>
-        string.IsNullOrWhiteSpace(config.DefaultCountryCode) ? options.Value.DefaultCountryCode : config.DefaultCountryCode;
+        Phones.DefaultCountry.IsValid(config.DefaultCountryCode) ? config.DefaultCountryCode! : options.Value.DefaultCountryCode;
 
     private static async Task<bool> IsMasterAsync(System.Data.Common.DbConnection connection, string tenantId, CancellationToken cancellationToken) =>
         await connection.ExecuteScalarAsync<long>(new CommandDefinition(

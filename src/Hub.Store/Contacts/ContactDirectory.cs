@@ -53,11 +53,8 @@ public sealed class ContactDirectory(HubDatabase database, TimeProvider clock)
                 "DELETE FROM contact_phones WHERE tenant_id = @tenantId AND external_id = @ExternalId",
                 new { tenantId, contact.ExternalId }, transaction, cancellationToken: cancellationToken));
 
-            var numbers = contact.Phones
-                .Select(phone => PhoneNumbers.Normalise(phone, countryCode))
-                .OfType<PhoneNumber>()
-                .DistinctBy(number => number.E164)
-                .Select(number => new { tenantId, contact.ExternalId, canonical = number.E164, national = number.National });
+            var numbers = PhoneKeys(contact.Phones, countryCode)
+                .Select(key => new { tenantId, contact.ExternalId, canonical = key.Canonical, national = key.National });
             await connection.ExecuteAsync(new CommandDefinition(
                 """
                 INSERT INTO contact_phones (tenant_id, external_id, canonical, national)
@@ -69,11 +66,19 @@ public sealed class ContactDirectory(HubDatabase database, TimeProvider clock)
         return contacts.Count;
     }
 
+    /// <summary>The rows of <c>contact_phones</c> a contact's phones give: one per distinct E.164, unparseable ones left out.</summary>
+    internal static IEnumerable<(string Canonical, string National)> PhoneKeys(IEnumerable<string> phones, string defaultCountry) =>
+        phones
+            .Select(phone => Phone.Normalise(phone, defaultCountry))
+            .OfType<PhoneNumber>()
+            .DistinctBy(number => number.E164)
+            .Select(number => (number.E164, number.National));
+
     /// <summary>Contacts whose numbers match <paramref name="rawNumber"/>, in rank order (see the class).</summary>
     public async Task<IReadOnlyList<Contact>> FindByPhoneAsync(string tenantId, string rawNumber, string countryCode, string? agentId,
         CancellationToken cancellationToken)
     {
-        if (PhoneNumbers.Normalise(rawNumber, countryCode) is not { } number)
+        if (Phone.Normalise(rawNumber, countryCode) is not { } number)
         {
             return [];
         }

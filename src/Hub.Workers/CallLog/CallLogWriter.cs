@@ -103,7 +103,7 @@ public sealed class CallLogWriter(HubDatabase database, TenantConfigReader confi
                 var call = CallRecordBuilder.Build(callEvents.ToList());
                 var remote = call.RemoteNumber is null
                     ? null
-                    : PhoneNumbers.Normalise(call.RemoteNumber, countryCodes[tenant.Key])?.E164 ?? call.RemoteNumber;
+                    : Phone.Normalise(call.RemoteNumber, countryCodes[tenant.Key])?.E164 ?? call.RemoteNumber;
                 calls.Add([
                     tenant.Key, call.CallId, call.AgentId, call.Direction, call.FromNumber, call.ToNumber, remote, call.Status,
                     call.StartedAt, call.AnsweredAt, call.EndedAt, call.RingSeconds, call.Billsec, call.HangupCause, call.CampaignId,
@@ -138,7 +138,7 @@ public sealed class CallLogWriter(HubDatabase database, TenantConfigReader confi
         var number = message.Payload.ValueKind == JsonValueKind.Object
                      && message.Payload.TryGetProperty("call", out var call) && call.ValueKind == JsonValueKind.Object
                      && call.TryGetProperty("number", out var n) && n.ValueKind == JsonValueKind.String
-            ? PhoneNumbers.Normalise(n.GetString(), countryCode)?.E164
+            ? Phone.Normalise(n.GetString(), countryCode)?.E164
             : null;
         if (number is null)
         {

@@ -47,7 +47,7 @@ public sealed class ScreenPopConsumer(HubDatabase database, ContactDirectory con
 
         if (popMatches.Count == 0
             && CrmLookupTarget.From(config.CrmLookup) is { } target
-            && PhoneNumbers.Normalise(message.Number, countryCode) is { } number)
+            && Phone.Normalise(message.Number, countryCode) is { } number)
         {
             var request = new CrmLookupRequest(message.TenantId, number.E164, message.Number, message.AgentId, message.CallId!);
             var found = await crm.LookupAsync(target, request, target.Timeout - clock.GetElapsedTime(started), cancellationToken);

@@ -66,6 +66,8 @@ public sealed class ConfigTests : IDisposable
     [InlineData("""{"crm_lookup": {"url": "http://10.0.0.5/lookup"}}""", "crm_lookup.url")]
     [InlineData("""{"crm_lookup": {"url": "https://crm.example/lookup", "timeout_ms": 60000}}""", "crm_lookup.timeout_ms")]
     [InlineData("""{"default_country_code": "+84"}""", "default_country_code")]
+    [InlineData("""{"default_country_code": "XX"}""", "default_country_code")]
+    [InlineData("""{"default_country_code": "800"}""", "default_country_code")]
     [InlineData("""{"call_retention_days": 0}""", "call_retention_days")]
     [InlineData("""{"colour": "blue"}""", "colour")]
     public async Task Invalid_config_is_refused_naming_the_field_and_nothing_changes(string document, string field)
@@ -132,6 +134,43 @@ public sealed class ConfigTests : IDisposable
         await ReadAsync(await crm.PutAsJsonAsync("/api/v1/contacts", new[] { new { external_id = "uk-1", display_name = "Carter", phones = new[] { "+44 20 7946 0958" } } }), HttpStatusCode.OK);
 
         var found = await ReadAsync(await crm.GetAsync("/api/v1/contacts?phone=" + Uri.EscapeDataString("020 7946 0958")), HttpStatusCode.OK);
+
+        Assert.Equal("uk-1", Assert.Single(found.AsArray())!["external_id"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task A_region_code_as_default_country_reads_national_numbers_in_that_region()
+    {
+        var (_, crm) = await CreateTenantAsync(_factory, "Hanoi Co");
+        var stored = await ReadAsync(await crm.PutAsJsonAsync("/api/v1/config", new { default_country_code = "VN" }), HttpStatusCode.OK);
+        Assert.Equal("VN", stored["config"]!["default_country_code"]!.GetValue<string>());
+        await ReadAsync(await crm.PutAsJsonAsync("/api/v1/contacts", new[] { new { external_id = "vn-1", display_name = "Lan", phones = new[] { "091 234 5678" } } }), HttpStatusCode.OK);
+
+        var found = await ReadAsync(await crm.GetAsync("/api/v1/contacts?phone=" + Uri.EscapeDataString("+84912345678")), HttpStatusCode.OK);
+
+        Assert.Equal("vn-1", Assert.Single(found.AsArray())!["external_id"]!.GetValue<string>());
+    }
+
+    [Theory]
+    [InlineData("XX")]
+    [InlineData("+84")]
+    public void An_unknown_global_default_country_stops_the_hub_at_start_naming_the_setting(string value)
+    {
+        using var factory = new HubApiFactory(new HubTopology(Settings: new Dictionary<string, string> { ["Hub:DefaultCountryCode"] = value }));
+
+        var refused = Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(() => factory.CreateClient());
+
+        Assert.Contains("Hub:DefaultCountryCode", refused.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_region_code_as_the_global_default_country_reads_national_numbers_in_that_region()
+    {
+        using var factory = new HubApiFactory(new HubTopology(Settings: new Dictionary<string, string> { ["Hub:DefaultCountryCode"] = "GB" }));
+        var (_, crm) = await CreateTenantAsync(factory, "Leeds Ltd");
+        await ReadAsync(await crm.PutAsJsonAsync("/api/v1/contacts", new[] { new { external_id = "uk-1", display_name = "Carter", phones = new[] { "020 7946 0958" } } }), HttpStatusCode.OK);
+
+        var found = await ReadAsync(await crm.GetAsync("/api/v1/contacts?phone=" + Uri.EscapeDataString("+44 20 7946 0958")), HttpStatusCode.OK);
 
         Assert.Equal("uk-1", Assert.Single(found.AsArray())!["external_id"]!.GetValue<string>());
     }
