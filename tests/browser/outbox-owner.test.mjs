@@ -37,6 +37,7 @@ function crmPage(who) {
       const card = document.createElement('div');
       card.dataset.testid = 'pop';
       card.dataset.callId = pop.call_id;
+      card.textContent = pop.call_id;
       document.getElementById('pops').append(card);
     });
   </script>
