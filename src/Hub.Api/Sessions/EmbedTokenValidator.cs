@@ -4,6 +4,7 @@ using Hub.Api.Auth.Jwt;
 using Hub.Api.Infrastructure;
 using Hub.Api.SigningKeys;
 using Hub.Store;
+using Microsoft.IdentityModel.JsonWebTokens;
 
 namespace Hub.Api.Sessions;
 
@@ -26,36 +27,47 @@ public sealed class EmbedTokenValidator(HubTokenKeyLookup hubKeys, EmbedSigningK
 
     public async Task<TokenIdentity> ValidateAndConsumeAsync(string token, CancellationToken cancellationToken)
     {
-        if (!Hs256Jwt.TryReadUnverified(token, out var keyId, out _))
+        if (!HubJwt.TryReadKeyId(token, out var keyId))
         {
             throw Invalid("The token is not a well-formed JWT.");
         }
 
         // The kid only picks the key; nothing in the token is trusted before its signature is checked with it.
-        var signer = await ResolveSignerAsync(keyId, cancellationToken);
-        var result = Hs256Jwt.Validate(token, _ => signer?.HmacKey, clock, ClockSkew);
-        if (result.Error == JwtError.Expired)
+        if (await ResolveSignerAsync(keyId, cancellationToken) is not { } signer)
+        {
+            throw Invalid("No signing key for this kid.");
+        }
+
+        var check = await HubJwt.ValidateAsync(token, signer.HmacKey, keyId!, signer.TenantId ?? HubSigningKey.Issuer,
+            audience => signer.TenantId is null ? Ids.IsTenantId(audience) : audience == signer.TenantId, clock, ClockSkew);
+        if (check.Refusal == JwtRefusal.Expired)
         {
             throw HubProblemException.Unauthorized("token_expired", "The token has expired; ask the CRM backend for a new one.");
         }
 
-        if (!result.IsValid || result.Claims is not { } claims || signer is null)
+        if (check.Token is not { } claims)
         {
-            throw Invalid($"The token was refused ({result.Error}: {result.Detail})");
+            throw Invalid($"The token was refused: {check.Detail}");
         }
 
-        var tenantId = CheckIssuer(signer, claims);
+        // The hub signs for every tenant, so its tokens' single audience says which; a tenant's key signs for its own only.
+        var tenantId = signer.TenantId ?? claims.Audiences.Single();
+        if (signer.TenantId is not null)
+        {
+            CheckSsoLifetime(claims);
+        }
+
         if (!Ids.IsAgentId(claims.Subject))
         {
             throw Invalid("sub must be an agent id: 1 to 128 of A-Z a-z 0-9 . _ @ + -.");
         }
 
-        if (string.IsNullOrEmpty(claims.TokenId) || claims.TokenId.Length > 128 || claims.ExpiresAt is null)
+        if (string.IsNullOrEmpty(claims.Id) || claims.Id.Length > 128)
         {
-            throw Invalid("jti (at most 128 characters) and exp are required.");
+            throw Invalid("jti (at most 128 characters) is required.");
         }
 
-        var role = claims.Role ?? Roles.Agent;
+        var role = claims.TryGetPayloadValue<string>("role", out var claimed) ? claimed : Roles.Agent;
         if (role is not (Roles.Agent or Roles.Analyst))
         {
             throw Invalid("role must be 'agent' or 'analyst'.");
@@ -76,8 +88,8 @@ public sealed class EmbedTokenValidator(HubTokenKeyLookup hubKeys, EmbedSigningK
             """,
             new
             {
-                tenantId, jti = claims.TokenId,
-                expiresAt = claims.ExpiresAt.Value.Add(ClockSkew).ToUnixTimeMilliseconds(),
+                tenantId, jti = claims.Id,
+                expiresAt = new DateTimeOffset(DateTime.SpecifyKind(claims.ValidTo, DateTimeKind.Utc)).Add(ClockSkew).ToUnixTimeMilliseconds(),
             }, cancellationToken: cancellationToken));
         if (burned == 0)
         {
@@ -91,7 +103,7 @@ public sealed class EmbedTokenValidator(HubTokenKeyLookup hubKeys, EmbedSigningK
             throw Invalid("The signing key was deleted.");
         }
 
-        return new TokenIdentity(tenantId, claims.Subject!, role);
+        return new TokenIdentity(tenantId, claims.Subject, role);
     }
 
     /// <summary>The key the kid names and what it may sign for; null (so the token fails as forged) for any other kid.</summary>
@@ -108,35 +120,19 @@ public sealed class EmbedTokenValidator(HubTokenKeyLookup hubKeys, EmbedSigningK
             : null;
     }
 
-    /// <summary>The tenant the token is for, once its issuer and audience are acceptable for its signer.</summary>
-    private static string CheckIssuer(Signer signer, JwtClaims claims)
+    /// <summary>A CRM-minted token is made for one page load: it says when it was issued, and lives 120 s at most.</summary>
+    private static void CheckSsoLifetime(JsonWebToken claims)
     {
-        if (signer.TenantId is null)
-        {
-            // The hub signs for every tenant: the audience says which.
-            return claims.Issuer == HubSigningKey.Issuer && Ids.IsTenantId(claims.Audience)
-                ? claims.Audience!
-                : throw Invalid("The token's issuer or audience is not acceptable.");
-        }
-
-        // A tenant's key signs for that tenant only, and the token must say so itself.
-        if (claims.Issuer != signer.TenantId || claims.Audience != signer.TenantId)
-        {
-            throw Invalid("iss and aud must both be the tenant id the signing key belongs to.");
-        }
-
-        if (claims.IssuedAt is not { } issuedAt || claims.ExpiresAt is not { } expiresAt)
+        if (!claims.TryGetClaim("iat", out _))
         {
             throw Invalid("iat and exp are both required.");
         }
 
-        var lifetime = expiresAt - issuedAt;
+        var lifetime = claims.ValidTo - claims.IssuedAt;
         if (lifetime <= TimeSpan.Zero || lifetime > MaxSsoTokenLifetime)
         {
             throw Invalid($"exp must be after iat and at most {MaxSsoTokenLifetime.TotalSeconds:0} s after it; this token has {lifetime.TotalSeconds:0} s.");
         }
-
-        return signer.TenantId;
     }
 
     private static HubProblemException Invalid(string detail) => HubProblemException.Unauthorized("invalid_token", detail);

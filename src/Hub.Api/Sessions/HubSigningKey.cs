@@ -3,6 +3,8 @@ using Hub.Api.Auth;
 using Hub.Api.Auth.Jwt;
 using Hub.Store;
 using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
 
 namespace Hub.Api.Sessions;
 
@@ -53,16 +55,20 @@ public sealed partial class HubSigningKey(EmbedTokenKeyStore store, IOptions<Hub
         var key = await CurrentAsync(cancellationToken);
         var now = DateTimeOffset.FromUnixTimeSeconds(clock.GetUtcNow().ToUnixTimeSeconds());
         var expiresAt = now.AddSeconds(ttlSeconds);
-        var token = Hs256Jwt.Create(new JwtClaims
+        var token = HubJwt.Create(new SecurityTokenDescriptor
         {
             Issuer = Issuer,
             Audience = tenantId,
-            Subject = agentId,
-            TokenId = Guid.NewGuid().ToString("N"),
-            IssuedAt = now,
-            ExpiresAt = expiresAt,
-            Role = role,
-        }, key.Secret, key.KeyId);
+            IssuedAt = now.UtcDateTime,
+            Expires = expiresAt.UtcDateTime,
+            Claims = new Dictionary<string, object>
+            {
+                [JwtRegisteredClaimNames.Sub] = agentId,
+                [JwtRegisteredClaimNames.Jti] = Guid.NewGuid().ToString("N"),
+                ["role"] = role,
+            },
+            SigningCredentials = HubJwt.Credentials(key.Secret, key.KeyId),
+        });
         return (token, expiresAt);
     }
 

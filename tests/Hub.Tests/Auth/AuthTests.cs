@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Http.Json;
-using Hub.Api.Auth.Jwt;
 using Hub.Api.Sessions;
 using Hub.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
@@ -189,10 +188,7 @@ public sealed class AuthTests : IDisposable
         var (tenantId, _) = await CreateTenantAsync(_factory, "Acme");
         var key = await _factory.Services.GetRequiredService<HubSigningKey>().CurrentAsync(CancellationToken.None);
         var issued = DateTimeOffset.UtcNow.AddMinutes(-10);
-        var token = Hs256Jwt.Create(new JwtClaims
-        {
-            Issuer = "hub", Audience = tenantId, Subject = "agent-7", TokenId = Guid.NewGuid().ToString(), IssuedAt = issued, ExpiresAt = issued.AddMinutes(5),
-        }, key.Secret, key.KeyId);
+        var token = TestJwt.Mint(key.Secret, key.KeyId, "hub", tenantId, "agent-7", Guid.NewGuid().ToString(), issued, issued.AddMinutes(5));
 
         await AssertProblemAsync(await ExchangeAsync(_factory, token), HttpStatusCode.Unauthorized, "token_expired");
     }
@@ -203,10 +199,7 @@ public sealed class AuthTests : IDisposable
         var (tenantId, _) = await CreateTenantAsync(_factory, "Acme");
         var key = await _factory.Services.GetRequiredService<HubSigningKey>().CurrentAsync(CancellationToken.None);
         var now = DateTimeOffset.UtcNow;
-        var forged = Hs256Jwt.Create(new JwtClaims
-        {
-            Issuer = "hub", Audience = tenantId, Subject = "agent-7", TokenId = Guid.NewGuid().ToString(), IssuedAt = now, ExpiresAt = now.AddMinutes(5),
-        }, new byte[32], key.KeyId);
+        var forged = TestJwt.Mint(new byte[32], key.KeyId, "hub", tenantId, "agent-7", Guid.NewGuid().ToString(), now, now.AddMinutes(5));
 
         await AssertProblemAsync(await ExchangeAsync(_factory, forged), HttpStatusCode.Unauthorized, "invalid_token");
         await AssertProblemAsync(await ExchangeAsync(_factory, "not-a-jwt"), HttpStatusCode.Unauthorized, "invalid_token");

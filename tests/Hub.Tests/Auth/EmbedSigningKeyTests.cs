@@ -3,7 +3,6 @@ using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text;
 using Dapper;
-using Hub.Api.Auth.Jwt;
 using Hub.Api.SigningKeys;
 using Hub.Store;
 using Hub.Store.DataProtection;
@@ -35,16 +34,9 @@ public sealed class EmbedSigningKeyTests : IDisposable
         int lifetimeSeconds = 60, string? issuer = null, string? audience = null, string? jti = null, string? keyId = null, byte[]? secret = null)
     {
         var iat = issuedAt ?? DateTimeOffset.UtcNow;
-        return Hs256Jwt.Create(new JwtClaims
-        {
-            Issuer = issuer ?? tenantId, Audience = audience ?? tenantId, Subject = agentId, Role = role,
-            TokenId = jti ?? Guid.NewGuid().ToString(), IssuedAt = iat, ExpiresAt = iat.AddSeconds(lifetimeSeconds),
-        }, secret ?? Encoding.UTF8.GetBytes(key.Secret), keyId ?? key.Id);
+        return TestJwt.Mint(secret ?? Encoding.UTF8.GetBytes(key.Secret), keyId ?? key.Id, issuer ?? tenantId, audience ?? tenantId, agentId,
+            jti ?? Guid.NewGuid().ToString(), iat, iat.AddSeconds(lifetimeSeconds), role);
     }
-
-    private static string B64(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
-
-    private static string B64(string json) => B64(Encoding.UTF8.GetBytes(json));
 
     private static string Payload(string tenantId, DateTimeOffset now) =>
         $$"""{"iss":"{{tenantId}}","aud":"{{tenantId}}","sub":"agent-7","iat":{{now.ToUnixTimeSeconds()}},"exp":{{now.ToUnixTimeSeconds() + 60}},"jti":"{{Guid.NewGuid()}}"}""";
@@ -141,10 +133,8 @@ public sealed class EmbedSigningKeyTests : IDisposable
         var (tenantId, crm) = await CreateTenantAsync(_factory, "Acme");
         var key = await CreateSigningKeyAsync(crm);
         var now = DateTimeOffset.UtcNow;
-        var noIat = Hs256Jwt.Create(new JwtClaims
-        {
-            Issuer = tenantId, Audience = tenantId, Subject = "agent-7", TokenId = Guid.NewGuid().ToString(), ExpiresAt = now.AddSeconds(60),
-        }, Encoding.UTF8.GetBytes(key.Secret), key.Id);
+        var noIat = TestJwt.Mint(Encoding.UTF8.GetBytes(key.Secret), key.Id, tenantId, tenantId, "agent-7", Guid.NewGuid().ToString(), iat: null,
+            exp: now.AddSeconds(60));
 
         Assert.Contains("120", await AssertRefusedAsync(Mint(key, tenantId, lifetimeSeconds: 121), "invalid_token"), StringComparison.Ordinal);
         Assert.Contains("120", await AssertRefusedAsync(Mint(key, tenantId, lifetimeSeconds: 3600), "invalid_token"), StringComparison.Ordinal);
@@ -167,10 +157,8 @@ public sealed class EmbedSigningKeyTests : IDisposable
         // A's secret but the hub's kid, or no kid at all.
         await AssertRefusedAsync(Mint(keyA, tenantA, keyId: "hub"), "invalid_token");
         var now = DateTimeOffset.UtcNow;
-        await AssertRefusedAsync(Hs256Jwt.Create(new JwtClaims
-        {
-            Issuer = tenantA, Audience = tenantA, Subject = "agent-7", TokenId = Guid.NewGuid().ToString(), IssuedAt = now, ExpiresAt = now.AddSeconds(60),
-        }, Encoding.UTF8.GetBytes(keyA.Secret)), "invalid_token");
+        await AssertRefusedAsync(TestJwt.Mint(Encoding.UTF8.GetBytes(keyA.Secret), keyId: null, tenantA, tenantA, "agent-7", Guid.NewGuid().ToString(), now,
+            now.AddSeconds(60)), "invalid_token");
     }
 
     [Fact]
@@ -180,9 +168,8 @@ public sealed class EmbedSigningKeyTests : IDisposable
         var key = await CreateSigningKeyAsync(crm);
         var now = DateTimeOffset.UtcNow;
 
-        var none = B64($$"""{"alg":"none","typ":"JWT","kid":"{{key.Id}}"}""") + "." + B64(Payload(tenantId, now)) + ".";
-        var hs512Input = B64($$"""{"alg":"HS512","typ":"JWT","kid":"{{key.Id}}"}""") + "." + B64(Payload(tenantId, now));
-        var hs512 = hs512Input + "." + B64(HMACSHA512.HashData(Encoding.UTF8.GetBytes(key.Secret), Encoding.ASCII.GetBytes(hs512Input)));
+        var none = TestJwt.B64($$"""{"alg":"none","typ":"JWT","kid":"{{key.Id}}"}""") + "." + TestJwt.B64(Payload(tenantId, now)) + ".";
+        var hs512 = TestJwt.Sign($$"""{"alg":"HS512","typ":"JWT","kid":"{{key.Id}}"}""", Payload(tenantId, now), Encoding.UTF8.GetBytes(key.Secret), HMACSHA512.HashData);
 
         await AssertRefusedAsync(none, "invalid_token");
         await AssertRefusedAsync(hs512, "invalid_token");

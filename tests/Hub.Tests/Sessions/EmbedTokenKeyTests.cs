@@ -2,7 +2,6 @@ using System.Buffers.Text;
 using System.Net;
 using System.Text;
 using Dapper;
-using Hub.Api.Auth.Jwt;
 using Hub.Api.Sessions;
 using Hub.Store;
 using Hub.Tests.Support;
@@ -42,7 +41,7 @@ public sealed class EmbedTokenKeyTests : IDisposable
         Assert.Contains(stored, row => row.StartsWith(KidOf(token)["hub-".Length..] + " ", StringComparison.Ordinal));
         foreach (var candidate in stored.SelectMany(row => row.Split(' ')).SelectMany(DecodingsOf))
         {
-            Assert.False(Hs256Jwt.Validate(token, _ => candidate, _clock, TimeSpan.Zero).IsValid, "a stored value is the signing key");
+            Assert.False(TestJwt.VerifiesWith(token, candidate), "a stored value is the signing key");
         }
 
         await ReadAsync(await ExchangeAsync(_factory, token), HttpStatusCode.OK);
@@ -181,19 +180,12 @@ public sealed class EmbedTokenKeyTests : IDisposable
         }
     }
 
-    internal static string KidOf(string token)
-    {
-        Assert.True(Hs256Jwt.TryReadUnverified(token, out var keyId, out _));
-        return keyId!;
-    }
+    internal static string KidOf(string token) => TestJwt.KidOf(token) ?? throw new InvalidOperationException("The token has no kid.");
 
     private string Sign(byte[] secret, string keyId, string tenantId)
     {
         var now = DateTimeOffset.FromUnixTimeSeconds(_clock.GetUtcNow().ToUnixTimeSeconds());
-        return Hs256Jwt.Create(new JwtClaims
-        {
-            Issuer = "hub", Audience = tenantId, Subject = "agent-7", TokenId = Guid.NewGuid().ToString("N"), IssuedAt = now, ExpiresAt = now.AddSeconds(60),
-        }, secret, keyId);
+        return TestJwt.Mint(secret, keyId, "hub", tenantId, "agent-7", Guid.NewGuid().ToString("N"), now, now.AddSeconds(60));
     }
 
     /// <summary>Every way a stored text could hold key bytes: as it is, base64, base64url.</summary>

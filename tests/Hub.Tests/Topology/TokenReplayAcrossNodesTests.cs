@@ -1,7 +1,6 @@
 using System.Net;
 using System.Text;
 using Dapper;
-using Hub.Api.Auth.Jwt;
 using Hub.Tests.Fixtures;
 using Hub.Tests.Support;
 using Npgsql;
@@ -62,10 +61,8 @@ public sealed class TokenReplayAcrossNodesTests(PostgresFixture postgres, Rabbit
         string Mint()
         {
             var now = DateTimeOffset.UtcNow;
-            return Hs256Jwt.Create(new JwtClaims
-            {
-                Issuer = tenantId, Audience = tenantId, Subject = "agent-7", TokenId = Guid.NewGuid().ToString(), IssuedAt = now, ExpiresAt = now.AddSeconds(60),
-            }, Encoding.UTF8.GetBytes(signingKey["secret"]!.GetValue<string>()), signingKey["id"]!.GetValue<string>());
+            return TestJwt.Mint(Encoding.UTF8.GetBytes(signingKey["secret"]!.GetValue<string>()), signingKey["id"]!.GetValue<string>(), tenantId, tenantId,
+                "agent-7", Guid.NewGuid().ToString(), now, now.AddSeconds(60));
         }
 
         // Node B reads the key node A created (its secret is protected with the store's shared key ring).
