@@ -3,6 +3,7 @@ using System.Net;
 using Dapper;
 using Hub.Tests.Fixtures;
 using Hub.Tests.Support;
+using Microsoft.AspNetCore.SignalR;
 using Npgsql;
 using static Hub.Tests.Support.HubScenario;
 
@@ -55,7 +56,7 @@ public sealed class BrokerOutageTests(PostgresFixture postgres) : IAsyncLifetime
                 acked.Add((eventId, callId));
                 return true;
             }
-            catch (HubInvocationException exception)
+            catch (HubException exception)
             {
                 Assert.StartsWith("bus_unavailable:", exception.HubMessage);
                 refused++;
