@@ -3,7 +3,7 @@ using Hub.Tests.Support;
 namespace Hub.Bench.Running;
 
 /// <summary>One simulated agent: its id and its open connection to <c>/hubs/agent</c>.</summary>
-public sealed record Agent(string Id, SignalRTestClient Client);
+public sealed record Agent(string Id, AgentConnection Client);
 
 /// <summary>A tenant with its key, its agents signed in and connected.</summary>
 public sealed class AgentPool : IAsyncDisposable

@@ -1,16 +1,17 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using System.Net.WebSockets;
 using System.Text.Json;
 using Hub.Tests.Support;
+using Microsoft.AspNetCore.Http.Connections;
+using Microsoft.AspNetCore.SignalR.Client;
 
 namespace Hub.Bench.Running;
 
 /// <summary>The REST calls the bench makes as an admin and as a CRM backend, and agent sign-in over SignalR.</summary>
 public sealed class HubClient(string baseUrl) : IDisposable
 {
-    private static readonly JsonSerializerOptions Json = SignalRTestClient.DefaultSerializerOptions;
+    private static readonly JsonSerializerOptions Json = AgentConnection.Json;
 
     private readonly HttpClient _http = new(new SocketsHttpHandler { MaxConnectionsPerServer = 256 })
     {
@@ -41,25 +42,31 @@ public sealed class HubClient(string baseUrl) : IDisposable
     }
 
     /// <summary>Opens <c>/hubs/agent</c> with the session token and waits for <c>Hello</c>: from then on pops and dials reach it.</summary>
-    public async Task<SignalRTestClient> ConnectAgentAsync(string sessionToken, CancellationToken cancellationToken)
+    public async Task<AgentConnection> ConnectAgentAsync(string sessionToken, CancellationToken cancellationToken)
     {
-        var socket = new ClientWebSocket();
-        socket.Options.KeepAliveInterval = TimeSpan.Zero; // SignalR's own pings are the heartbeat
-        var uri = new Uri(BaseUrl.Replace("http://", "ws://", StringComparison.Ordinal) + "/hubs/agent?access_token=" + Uri.EscapeDataString(sessionToken));
-        try
-        {
-            await socket.ConnectAsync(uri, cancellationToken);
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
-
-        var client = await SignalRTestClient.ConnectAsync(socket, cancellationToken: cancellationToken);
-        await client.InvokeAsync("Hello");
-        return client;
+        var agent = await AgentConnection.StartAsync(CreateConnection(BaseUrl + "/hubs/agent", sessionToken), cancellationToken);
+        await agent.InvokeAsync("Hello");
+        return agent;
     }
+
+    /// <summary>
+    /// The real client with nothing the measurement does not need: WebSockets straight away (no negotiate round
+    /// trip), the JSON protocol the relay speaks, SignalR's pings as the only heartbeat.
+    /// </summary>
+    public static HubConnection CreateConnection(string url, string? accessToken = null) =>
+        new HubConnectionBuilder()
+            .WithUrl(url, options =>
+            {
+                options.Transports = HttpTransportType.WebSockets;
+                options.SkipNegotiation = true;
+                options.WebSocketConfiguration = socket => socket.KeepAliveInterval = TimeSpan.Zero;
+                if (accessToken is not null)
+                {
+                    options.AccessTokenProvider = () => Task.FromResult<string?>(accessToken);
+                }
+            })
+            .AddHubJson()
+            .Build();
 
     public Task PutContactsAsync(string key, object contacts, CancellationToken cancellationToken) =>
         SendAsync(HttpMethod.Put, "/api/v1/contacts", key, null, contacts, cancellationToken);

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Hub.Bench.Reporting;
 using Hub.Bench.Running;
 using Hub.Tests.Support;
+using Microsoft.AspNetCore.SignalR;
 
 namespace Hub.Bench.Scenarios;
 
@@ -34,7 +35,7 @@ public static class Connections
                 }));
 
         var rssBefore = node.ResidentBytes();
-        var clients = new SignalRTestClient?[settings.Connections];
+        var clients = new AgentConnection?[settings.Connections];
         var failed = 0;
         string? firstError = null;
         var opened = 0;
@@ -48,7 +49,7 @@ public static class Connections
                         clients[i] = await hub.ConnectAgentAsync(sessions[i % agents], token);
                         Interlocked.Increment(ref opened);
                     }
-                    catch (Exception e) when (e is IOException or System.Net.WebSockets.WebSocketException or HubInvocationException or SignalRHandshakeException or OperationCanceledException)
+                    catch (Exception e) when (e is IOException or System.Net.WebSockets.WebSocketException or HttpRequestException or HubException or TimeoutException or OperationCanceledException)
                     {
                         Interlocked.Increment(ref failed);
                         Interlocked.CompareExchange(ref firstError, e.Message, null);

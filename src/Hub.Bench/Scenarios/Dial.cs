@@ -1,8 +1,10 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
+using System.Text.Json;
 using Hub.Bench.Reporting;
 using Hub.Bench.Running;
+using Microsoft.AspNetCore.SignalR.Client;
 
 namespace Hub.Bench.Scenarios;
 
@@ -19,10 +21,9 @@ public static class Dial
         await using var pool = await AgentPool.StartAsync(hub, $"bench {scenario} dial", 1, cancellationToken);
         var agent = pool.Agents[0];
         var waiting = new ConcurrentDictionary<string, TaskCompletionSource<long>>(StringComparer.Ordinal);
-        agent.Client.On("Command", arguments =>
+        agent.Client.Connection.On<JsonElement>("Command", command =>
         {
             var received = Stopwatch.GetTimestamp();
-            var command = arguments[0];
             if (waiting.TryRemove(command.GetProperty("payload").GetProperty("number").GetString()!, out var signal))
             {
                 signal.TrySetResult(received);

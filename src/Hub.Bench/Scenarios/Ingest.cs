@@ -4,6 +4,7 @@ using System.Text.Json;
 using Hub.Bench.Reporting;
 using Hub.Bench.Running;
 using Hub.Tests.Support;
+using Microsoft.AspNetCore.SignalR;
 
 namespace Hub.Bench.Scenarios;
 
@@ -110,7 +111,7 @@ public static class Ingest
             {
                 acks = await agent.Client.InvokeAsync("PublishBatch", (object)batch);
             }
-            catch (HubInvocationException)
+            catch (HubException)
             {
                 // bus_unavailable: not acked, so not counted; the relay would keep and resend these.
                 refuse();

@@ -1,11 +1,12 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
-using System.Net.WebSockets;
 using System.Text.Json;
 using Hub.Bench.Reporting;
 using Hub.Bench.Running;
 using Hub.Tests.Support;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.Client;
 
 namespace Hub.Bench.Scenarios;
 
@@ -40,11 +41,10 @@ public static class Latency
         var toBrowser = new Samples();
         foreach (var agent in pool.Agents)
         {
-            agent.Client.On("ScreenPop", arguments =>
+            agent.Client.Connection.On<JsonElement>("ScreenPop", pop =>
             {
                 var received = Stopwatch.GetTimestamp();
                 var receivedAt = DateTimeOffset.UtcNow;
-                var pop = arguments[0];
                 if (pending.TryRemove(pop.GetProperty("call_id").GetString()!, out var sent))
                 {
                     pops.Add(Stopwatch.GetElapsedTime(sent.Sent, received).TotalMilliseconds);
@@ -66,7 +66,7 @@ public static class Latency
                     await agent.Client.InvokeAsync("Publish", envelope);
                     return;
                 }
-                catch (HubInvocationException exception) when (exception.HubMessage?.StartsWith("bus_unavailable:", StringComparison.Ordinal) == true)
+                catch (HubException exception) when (exception.HubMessage?.StartsWith("bus_unavailable:", StringComparison.Ordinal) == true)
                 {
                     Interlocked.Increment(ref refused);
                     await Task.Delay(ResendAfter, cancellationToken);
@@ -121,14 +121,12 @@ public static class Latency
     public static async Task<Distribution> EchoAsync(BenchSettings settings, double messagesPerSecond, CancellationToken cancellationToken)
     {
         await using var server = await EchoServer.StartAsync();
-        var clients = new List<SignalRTestClient>();
+        var clients = new List<AgentConnection>();
         try
         {
             for (var i = 0; i < settings.LatencyAgents; i++)
             {
-                var socket = new ClientWebSocket();
-                await socket.ConnectAsync(new Uri(server.Url.Replace("http://", "ws://", StringComparison.Ordinal) + "/echo"), cancellationToken);
-                clients.Add(await SignalRTestClient.ConnectAsync(socket, cancellationToken: cancellationToken));
+                clients.Add(await AgentConnection.StartAsync(HubClient.CreateConnection(server.Url + "/echo"), cancellationToken));
             }
 
             var samples = new Samples();
@@ -151,5 +149,5 @@ public static class Latency
 
     /// <summary>Bytes of one envelope as the agents send it, for the raw broker baseline's message size.</summary>
     public static int EnvelopeBytes() =>
-        JsonSerializer.SerializeToUtf8Bytes(Envelopes.Incoming(Guid.NewGuid().ToString(), Envelopes.Number(1), 1), SignalRTestClient.DefaultSerializerOptions).Length;
+        JsonSerializer.SerializeToUtf8Bytes(Envelopes.Incoming(Guid.NewGuid().ToString(), Envelopes.Number(1), 1), AgentConnection.Json).Length;
 }

@@ -72,7 +72,7 @@ public abstract class CallSweeperTests : StoreTestBase
         Assert.Equal(0, await sweeper.SweepAsync(CancellationToken.None));
     }
 
-    private async Task PublishLoggedAsync(SignalRTestClient agent, params object[] envelopes)
+    private async Task PublishLoggedAsync(AgentConnection agent, params object[] envelopes)
     {
         foreach (var envelope in envelopes)
         {

@@ -45,7 +45,7 @@ public sealed class EventStreamScaleOutTests(PostgresFixture postgres, RabbitMqF
         Assert.True(next.Id > lastSeen);
     }
 
-    private async Task<List<Guid>> PublishAsync(SignalRTestClient agent, params object[] envelopes)
+    private async Task<List<Guid>> PublishAsync(AgentConnection agent, params object[] envelopes)
     {
         var ids = new List<Guid>();
         foreach (var envelope in envelopes)

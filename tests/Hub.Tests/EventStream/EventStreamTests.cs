@@ -160,7 +160,7 @@ public abstract class EventStreamTests : StoreTestBase
     }
 
     /// <summary>Publishes each envelope and waits until the event stream stored it; returns the event ids in order.</summary>
-    private async Task<List<Guid>> PublishAsync(SignalRTestClient agent, params object[] envelopes)
+    private async Task<List<Guid>> PublishAsync(AgentConnection agent, params object[] envelopes)
     {
         var ids = new List<Guid>();
         foreach (var envelope in envelopes)

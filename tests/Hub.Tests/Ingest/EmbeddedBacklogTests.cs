@@ -1,6 +1,7 @@
 using Hub.Contracts;
 using Hub.Tests.Support;
 using Hub.Workers.Events;
+using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.DependencyInjection;
 using static Hub.Tests.Support.HubScenario;
 
@@ -59,7 +60,7 @@ public sealed class EmbeddedBacklogTests : IAsyncLifetime
         var eventId = Guid.NewGuid();
         var envelope = Envelope("incoming_call", Call("call-1", "0912345678"), eventId);
 
-        var refused = await Assert.ThrowsAsync<HubInvocationException>(() => agent.InvokeAsync("Publish", envelope));
+        var refused = await Assert.ThrowsAsync<HubException>(() => agent.InvokeAsync("Publish", envelope));
 
         Assert.StartsWith("bus_unavailable:", refused.HubMessage);
 

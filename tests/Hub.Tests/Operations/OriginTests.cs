@@ -36,8 +36,10 @@ public sealed class OriginTests : IDisposable
 
         await AssertProblemAsync(await SignOutAsync(session, CrmB), HttpStatusCode.Forbidden, "origin_not_allowed");
         await AssertProblemAsync(await NegotiateAsync(session, CrmB), HttpStatusCode.Forbidden, "origin_not_allowed");
-        var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => ConnectAsync(session, CrmB));
-        Assert.Contains("status code: 403", refused.Message, StringComparison.Ordinal);
+        var refused = await Assert.ThrowsAsync<HttpRequestException>(() => ConnectAsync(session, CrmB));
+        Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+        var upgradeRefused = await Assert.ThrowsAsync<InvalidOperationException>(() => ConnectAsync(session, CrmB, skipNegotiation: true));
+        Assert.Contains("status code: 403", upgradeRefused.Message, StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.OK, (await NegotiateAsync(session, CrmA)).StatusCode);
 
         await using (var connection = await ConnectAsync(session, CrmA))
@@ -118,12 +120,7 @@ public sealed class OriginTests : IDisposable
         return await client.SendAsync(request);
     }
 
-    private async Task<SignalRTestClient> ConnectAsync(string session, string origin)
-    {
-        var websockets = _factory.Server.CreateWebSocketClient();
-        websockets.ConfigureRequest = request => request.Headers.Origin = origin;
-        var socket = await websockets.ConnectAsync(
-            new Uri($"ws://localhost/hubs/agent?access_token={Uri.EscapeDataString(session)}"), CancellationToken.None);
-        return await SignalRTestClient.ConnectAsync(socket);
-    }
+    /// <summary>The real client with <paramref name="origin"/> on the negotiate and on the upgrade, as a browser sends it.</summary>
+    private Task<AgentConnection> ConnectAsync(string session, string origin, bool skipNegotiation = false) =>
+        AgentConnection.StartAsync(_factory.CreateAgentConnection(session, origin, skipNegotiation));
 }

@@ -20,7 +20,7 @@ public abstract class ErasureTests : StoreTestBase
 
     protected static Dictionary<string, string> Settings => new() { ["Hub:Webhooks:AllowHttpLoopback"] = "true" };
 
-    private async Task<List<Guid>> PublishLoggedAsync(SignalRTestClient agent, params object[] envelopes)
+    private async Task<List<Guid>> PublishLoggedAsync(AgentConnection agent, params object[] envelopes)
     {
         var ids = new List<Guid>();
         foreach (var envelope in envelopes)

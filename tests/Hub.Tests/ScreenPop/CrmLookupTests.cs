@@ -37,7 +37,7 @@ public sealed class CrmLookupTests(ITestOutputHelper output) : IAsyncLifetime
     /// A tenant whose config asks the fake CRM, and its agent connected. The config is written before the
     /// tenant's first call, so the 5 s config cache of the workers cannot hold an older one.
     /// </summary>
-    private async Task<(string TenantId, HttpClient Crm, SignalRTestClient Agent, ChannelReader<JsonElement> Pops)> TenantAsync(
+    private async Task<(string TenantId, HttpClient Crm, AgentConnection Agent, ChannelReader<JsonElement> Pops)> TenantAsync(
         object crmLookup)
     {
         var (tenantId, crm) = await CreateTenantAsync(_factory, "Acme");
@@ -64,7 +64,7 @@ public sealed class CrmLookupTests(ITestOutputHelper output) : IAsyncLifetime
         return (tenantId, crm, agent, agent.Subscribe("ScreenPop"));
     }
 
-    private static async Task<JsonElement> CallAsync(SignalRTestClient agent, ChannelReader<JsonElement> pops, string callId, string number)
+    private static async Task<JsonElement> CallAsync(AgentConnection agent, ChannelReader<JsonElement> pops, string callId, string number)
     {
         var ack = await agent.InvokeAsync("Publish", Envelope("incoming_call", Call(callId, number)));
         Assert.Equal("accepted", ack.GetProperty("status").GetString());

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using Hub.Tests.Support;
+using Microsoft.AspNetCore.SignalR;
 using static Hub.Tests.Support.HubScenario;
 
 namespace Hub.Tests.ScreenPop;
@@ -71,8 +72,8 @@ public sealed class RankingAndPickTests : IDisposable
         await agent.InvokeAsync("Publish", Envelope("incoming_call", Call("call-1", "0281234567")));
         await pops.ReadAsync().AsTask().WaitAsync(Timeout);
 
-        var refused = await Assert.ThrowsAsync<HubInvocationException>(() => agent.InvokeAsync("PickContact", new { call_id = "call-1", external_id = "someone-else" }));
-        var unknownCall = await Assert.ThrowsAsync<HubInvocationException>(() => agent.InvokeAsync("PickContact", new { call_id = "no-such-call", external_id = "b-older" }));
+        var refused = await Assert.ThrowsAsync<HubException>(() => agent.InvokeAsync("PickContact", new { call_id = "call-1", external_id = "someone-else" }));
+        var unknownCall = await Assert.ThrowsAsync<HubException>(() => agent.InvokeAsync("PickContact", new { call_id = "no-such-call", external_id = "b-older" }));
 
         Assert.StartsWith("invalid_pick:", refused.HubMessage);
         Assert.StartsWith("invalid_pick:", unknownCall.HubMessage);

@@ -2,6 +2,7 @@ using System.Net;
 using Hub.Api.Agents;
 using Hub.Tests.EventStream;
 using Hub.Tests.Support;
+using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.DependencyInjection;
 using static Hub.Tests.Support.HubScenario;
 
@@ -64,7 +65,7 @@ public sealed class CredentialCapTests : IAsyncLifetime
         var (tenantId, crm) = await CreateTenantAsync(_factory, "Acme");
         var token = await SignInAsync(_factory, crm, "agent-7");
         var connections = _factory.Services.GetRequiredService<AgentConnections>();
-        var agents = new List<SignalRTestClient>();
+        var agents = new List<AgentConnection>();
         try
         {
             for (var i = 0; i < 20; i++)
@@ -72,8 +73,13 @@ public sealed class CredentialCapTests : IAsyncLifetime
                 agents.Add(await _factory.ConnectAgentAsync(token));
             }
 
-            var refused = await Assert.ThrowsAsync<IOException>(() => _factory.ConnectAgentAsync(token));
-            Assert.Contains("HubException: too_many_connections:", refused.Message, StringComparison.Ordinal);
+            // The hub refuses in OnConnectedAsync, after the handshake: the client sees the server close the connection.
+            await using (var refusedAgent = await AgentConnection.StartAsync(_factory.CreateAgentConnection(token)))
+            {
+                var refused = Assert.IsType<HubException>(await refusedAgent.Closed.WaitAsync(Timeout));
+                Assert.Contains("HubException: too_many_connections:", refused.Message, StringComparison.Ordinal);
+            }
+
             // The refused connection left nothing behind: neither in presence nor among this node's connections.
             Assert.Equal(20, await connections.CountOnlineAsync(tenantId, "agent-7", CancellationToken.None));
             Assert.Equal(20, connections.LocalCount);

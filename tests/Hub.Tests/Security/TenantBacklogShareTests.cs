@@ -5,6 +5,7 @@ using System.Net.Http.Json;
 using Hub.Contracts;
 using Hub.Tests.Support;
 using MassTransit;
+using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using static Hub.Tests.Support.HubScenario;
@@ -58,7 +59,7 @@ public sealed class TenantBacklogShareTests : IAsyncLifetime
         // With every consumer stalled, tenant A publishes until the hub refuses: it got at most its share (half the
         // backlog while it is the only tenant in it), not all of it.
         var acceptedA = 0;
-        HubInvocationException? refusedA = null;
+        HubException? refusedA = null;
         for (var i = 0; i <= Capacity && refusedA is null; i++)
         {
             try
@@ -66,7 +67,7 @@ public sealed class TenantBacklogShareTests : IAsyncLifetime
                 await agentA.InvokeAsync("Publish", Envelope("call_hold", Call($"call-{i}")));
                 acceptedA++;
             }
-            catch (HubInvocationException exception)
+            catch (HubException exception)
             {
                 refusedA = exception;
             }
@@ -82,7 +83,7 @@ public sealed class TenantBacklogShareTests : IAsyncLifetime
         var ackB = await agentB.InvokeAsync("Publish", Envelope("incoming_call", Call("call-b", "0912345678")));
         Assert.Equal("accepted", ackB.GetProperty("status").GetString());
         Assert.True(elapsed.Elapsed < PublishTimeout, $"B waited {elapsed.Elapsed}.");
-        var lateA = await Assert.ThrowsAsync<HubInvocationException>(() => waitingA.WaitAsync(Timeout));
+        var lateA = await Assert.ThrowsAsync<HubException>(() => waitingA.WaitAsync(Timeout));
         Assert.StartsWith("bus_unavailable:", lateA.HubMessage);
     }
 
@@ -117,13 +118,13 @@ public sealed class TenantBacklogShareTests : IAsyncLifetime
         }
     }
 
-    private readonly Dictionary<SignalRTestClient, string> _tenants = [];
-    private readonly List<SignalRTestClient> _agents = [];
+    private readonly Dictionary<AgentConnection, string> _tenants = [];
+    private readonly List<AgentConnection> _agents = [];
 
-    private string TenantOf(SignalRTestClient agent) => _tenants[agent];
+    private string TenantOf(AgentConnection agent) => _tenants[agent];
 
     /// <summary>A new tenant with an agent connected; on the gated host, so HubScenario's helpers (which take a HubApiFactory) are not used.</summary>
-    private async Task<SignalRTestClient> ConnectAsync(string name)
+    private async Task<AgentConnection> ConnectAsync(string name)
     {
         using var admin = _factory.CreateClient();
         admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", HubApiFactory.AdminKey);
@@ -134,9 +135,7 @@ public sealed class TenantBacklogShareTests : IAsyncLifetime
         using var exchange = new HttpRequestMessage(HttpMethod.Post, "/api/v1/sessions");
         exchange.Headers.Authorization = new AuthenticationHeaderValue("Bearer", embedToken);
         var session = await ReadAsync(await admin.SendAsync(exchange), HttpStatusCode.OK);
-        var socket = await _factory.Server.CreateWebSocketClient().ConnectAsync(
-            new Uri($"ws://localhost/hubs/agent?access_token={Uri.EscapeDataString(session["session_token"]!.GetValue<string>())}"), CancellationToken.None);
-        var agent = await SignalRTestClient.ConnectAsync(socket);
+        var agent = await AgentConnection.StartAsync(HubApiFactory.CreateAgentConnection(_factory.Server, session["session_token"]!.GetValue<string>()));
         await agent.InvokeAsync("Hello");
         _agents.Add(agent);
         _tenants[agent] = tenantId;

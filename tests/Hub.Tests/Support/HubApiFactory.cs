@@ -2,7 +2,9 @@ using System.Net.Http.Headers;
 using MassTransit;
 using MassTransit.Testing;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.AspNetCore.TestHost;
 using Hub.Workers.Outbound;
 using Microsoft.Extensions.DependencyInjection;
@@ -93,16 +95,55 @@ public sealed class HubApiFactory(HubTopology? topology = null) : WebApplication
 
     public HttpClient Admin() => ClientWithKey(AdminKey);
 
-    public async Task<SignalRTestClient> ConnectAgentAsync(string sessionToken)
+    /// <summary>A signed-in agent on <c>/hubs/agent</c> that said Hello, as the relay does before it sends anything.</summary>
+    public async Task<AgentConnection> ConnectAgentAsync(string sessionToken)
     {
-        var socket = await Server.CreateWebSocketClient()
-            .ConnectAsync(new Uri($"ws://localhost/hubs/agent?access_token={Uri.EscapeDataString(sessionToken)}"), CancellationToken.None);
-        var client = await SignalRTestClient.ConnectAsync(socket);
+        var agent = await AgentConnection.StartAsync(CreateAgentConnection(sessionToken));
 
         // Hello completes only after the hub registered the connection, as a relay would wait for it.
-        await client.InvokeAsync("Hello");
-        return client;
+        await agent.InvokeAsync("Hello");
+        return agent;
     }
+
+    /// <summary>
+    /// The real SignalR client over this host's TestServer, asking as the browser relay does: negotiate with the
+    /// token as a Bearer header, then the WebSocket with it as <c>access_token</c> (browsers cannot set headers on
+    /// a WebSocket). <paramref name="origin"/> goes on both; <paramref name="skipNegotiation"/> goes straight to the upgrade.
+    /// </summary>
+    public HubConnection CreateAgentConnection(string sessionToken, string? origin = null, bool skipNegotiation = false) =>
+        CreateAgentConnection(Server, sessionToken, origin, skipNegotiation);
+
+    /// <inheritdoc cref="CreateAgentConnection(string, string?, bool)"/>
+    public static HubConnection CreateAgentConnection(TestServer server, string sessionToken, string? origin = null, bool skipNegotiation = false) =>
+        new HubConnectionBuilder()
+            .WithUrl(new Uri(server.BaseAddress, "hubs/agent"), options =>
+            {
+                options.Transports = HttpTransportType.WebSockets;
+                options.SkipNegotiation = skipNegotiation;
+                options.HttpMessageHandlerFactory = _ => server.CreateHandler();
+                options.AccessTokenProvider = () => Task.FromResult<string?>(sessionToken);
+                if (origin is not null)
+                {
+                    options.Headers["Origin"] = origin;
+                }
+
+                options.WebSocketFactory = async (context, cancellationToken) =>
+                {
+                    var websockets = server.CreateWebSocketClient();
+                    websockets.ConfigureRequest = request =>
+                    {
+                        foreach (var (name, value) in context.Options.Headers)
+                        {
+                            request.Headers[name] = value;
+                        }
+                    };
+                    var separator = string.IsNullOrEmpty(context.Uri.Query) ? "?" : "&";
+                    var uri = new Uri($"{context.Uri}{separator}access_token={Uri.EscapeDataString(sessionToken)}");
+                    return await websockets.ConnectAsync(uri, cancellationToken);
+                };
+            })
+            .AddHubJson()
+            .Build();
 
     protected override void Dispose(bool disposing)
     {

@@ -55,7 +55,7 @@ public static class HubScenario
         return session["session_token"]!.GetValue<string>();
     }
 
-    public static async Task<SignalRTestClient> ConnectAgentAsync(HubApiFactory factory, HttpClient crm, string agentId) =>
+    public static async Task<AgentConnection> ConnectAgentAsync(HubApiFactory factory, HttpClient crm, string agentId) =>
         await factory.ConnectAgentAsync(await SignInAsync(factory, crm, agentId));
 
     public static async Task<JsonNode> ReadAsync(HttpResponseMessage response, HttpStatusCode expected)

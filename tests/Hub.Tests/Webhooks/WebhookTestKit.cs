@@ -47,7 +47,7 @@ public static class WebhookTestKit
     }
 
     /// <summary>Publishes one event as the relay does; returns its event id once the hub acked it.</summary>
-    public static async Task<string> PublishAsync(SignalRTestClient agent, object envelope)
+    public static async Task<string> PublishAsync(AgentConnection agent, object envelope)
     {
         var ack = await agent.InvokeAsync("Publish", envelope);
         Assert.Equal("accepted", ack.GetProperty("status").GetString());
