@@ -92,34 +92,19 @@ internal static class KeyRingNodes
 
 public sealed class StoreKeyRingTests : IDisposable
 {
-    private readonly string _directory = Path.Combine(Path.GetTempPath(), "hub-tests", Guid.NewGuid().ToString("N"));
+    private readonly TemporaryStore _store = new();
 
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(_directory, recursive: true);
-        }
-        catch (IOException)
-        {
-            // A pooled SQLite handle may outlive the test briefly; the temp directory is only clutter.
-        }
-    }
+    public void Dispose() => _store.Dispose();
 
-    private async Task<HubDatabase> MigratedStoreAsync()
-    {
-        var database = HubDatabase.ForSqlite(Path.Combine(_directory, "hub.db"));
-        await new Migrator(database, NullLogger<Migrator>.Instance).ApplyAsync(CancellationToken.None);
-        return database;
-    }
+    private Task<HubDatabase> MigratedStoreAsync() => _store.MigratedAsync();
 
     [Fact]
     public async Task A_second_provider_over_the_same_store_unprotects_what_the_first_protected()
     {
         await using var store = await MigratedStoreAsync();
         // Two nodes, each with its own connection to the same file, starting together on an empty ring.
-        await using var databaseA = HubDatabase.ForSqlite(Path.Combine(_directory, "hub.db"));
-        await using var databaseB = HubDatabase.ForSqlite(Path.Combine(_directory, "hub.db"));
+        await using var databaseA = HubDatabase.ForSqlite(_store.DatabasePath);
+        await using var databaseB = HubDatabase.ForSqlite(_store.DatabasePath);
         await using var nodeA = KeyRingNodes.Node(databaseA);
         await using var nodeB = KeyRingNodes.Node(databaseB);
 

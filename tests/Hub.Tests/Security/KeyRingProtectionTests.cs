@@ -15,26 +15,11 @@ namespace Hub.Tests.Security;
 /// </summary>
 public sealed class KeyRingProtectionTests : IDisposable
 {
-    private readonly string _directory = Path.Combine(Path.GetTempPath(), "hub-tests", Guid.NewGuid().ToString("N"));
+    private readonly TemporaryStore _store = new();
 
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(_directory, recursive: true);
-        }
-        catch (IOException)
-        {
-            // A pooled SQLite handle may outlive the test briefly; the temp directory is only clutter.
-        }
-    }
+    public void Dispose() => _store.Dispose();
 
-    private async Task<HubDatabase> MigratedStoreAsync()
-    {
-        var database = HubDatabase.ForSqlite(Path.Combine(_directory, "hub.db"));
-        await new Migrator(database, NullLogger<Migrator>.Instance).ApplyAsync(CancellationToken.None);
-        return database;
-    }
+    private Task<HubDatabase> MigratedStoreAsync() => _store.MigratedAsync();
 
     [Fact]
     public async Task A_new_key_is_stored_with_its_master_key_encrypted()
@@ -127,7 +112,7 @@ public sealed class KeyRingProtectionTests : IDisposable
     [Fact]
     public void Creating_the_certificate_where_another_process_just_did_keeps_theirs()
     {
-        var path = Path.Combine(_directory, "keys", DataProtectionSettings.DefaultFileName);
+        var path = Path.Combine(_store.Directory, "keys", DataProtectionSettings.DefaultFileName);
 
         var created = Enumerable.Range(0, 4).AsParallel().Select(_ => KeyRingCertificateFile.TryCreate(path, null)).ToList();
         var winner = File.ReadAllBytes(path);
