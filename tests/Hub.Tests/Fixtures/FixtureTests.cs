@@ -123,7 +123,7 @@ public sealed class FixtureTests(PostgresFixture postgres, RabbitMqFixture rabbi
     public async Task Broker_stopped_and_started_again_keeps_a_durable_queue_and_its_persistent_message()
     {
         await using var broker = await RabbitMqServer.StartAsync();
-        output.WriteLine($"private broker started in {broker.StartupDuration.TotalSeconds:F1} s");
+        output.WriteLine($"broker container started in {broker.StartupDuration.TotalSeconds:F1} s");
         const string queue = "survives-restart";
         await using (var connection = await ConnectAsync(broker.AmqpUrl))
         await using (var channel = await connection.CreateChannelAsync(ConfirmedChannel))

@@ -115,6 +115,10 @@ public sealed class BrokerOutageTests(PostgresFixture postgres) : IAsyncLifetime
 
         var pops = agent.Subscribe("ScreenPop");
         await agent.InvokeAsync("Publish", Envelope("incoming_call", Call("call-after", "0912345678")));
-        Assert.Equal("call-after", (await pops.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(20))).GetProperty("call_id").GetString());
+        // Pops of the calls published just after the restart may still be on their way: skip those.
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        while ((await pops.ReadAsync(deadline.Token)).GetProperty("call_id").GetString() != "call-after")
+        {
+        }
     }
 }
