@@ -29,7 +29,7 @@ public sealed class CpuBreakdown
         _before = Take(sources);
     }
 
-    /// <summary>The hub's processes, the private servers' trees (none for a server the bench did not start) and the bench itself.</summary>
+    /// <summary>The hub's processes, the server containers' trees (none for a server the bench did not start) and the bench itself.</summary>
     public static CpuBreakdown Start(Servers servers, params (string Name, int Pid)[] hub) =>
         new([
             .. hub.Select(h => new Source(h.Name, () => [h.Pid])),

@@ -6,13 +6,15 @@ using RabbitMQ.Client;
 namespace Hub.Bench.Running;
 
 /// <summary>
-/// PostgreSQL and RabbitMQ for the production-topology scenarios: the tests' private servers, started on first
+/// PostgreSQL and RabbitMQ for the production-topology scenarios: the tests' server containers, started on first
 /// use, or the servers named by HUB_TEST_POSTGRES / HUB_TEST_RABBITMQ_URL.
 /// </summary>
 public sealed class Servers : IAsyncDisposable
 {
     private PostgresServer? _postgres;
     private RabbitMqServer? _rabbitMq;
+    private int _postgresProcess;
+    private IReadOnlyList<int> _rabbitMqProcesses = [];
 
     private static string? ExternalPostgres => Environment.GetEnvironmentVariable(PostgresFixture.ConnectionStringVariable) is { Length: > 0 } value ? value : null;
 
@@ -26,11 +28,16 @@ public sealed class Servers : IAsyncDisposable
             return await PostgresServer.CreateDatabaseOnAsync(external, null);
         }
 
-        _postgres ??= await PostgresServer.StartAsync();
+        if (_postgres is null)
+        {
+            _postgres = await PostgresServer.StartAsync();
+            _postgresProcess = await _postgres.ProcessIdAsync();
+        }
+
         return await _postgres.CreateDatabaseAsync();
     }
 
-    /// <summary>A fresh virtual host on the private broker; with HUB_TEST_RABBITMQ_URL, that URL as it is.</summary>
+    /// <summary>A fresh virtual host on the broker container; with HUB_TEST_RABBITMQ_URL, that URL as it is.</summary>
     public async Task<string> VirtualHostAsync()
     {
         if (ExternalRabbitMq is { } external)
@@ -38,27 +45,34 @@ public sealed class Servers : IAsyncDisposable
             return external;
         }
 
-        _rabbitMq ??= await RabbitMqServer.StartAsync();
+        if (_rabbitMq is null)
+        {
+            _rabbitMq = await RabbitMqServer.StartAsync();
+            _rabbitMqProcesses = await _rabbitMq.ProcessIdsAsync();
+        }
+
         return await _rabbitMq.CreateVirtualHostAsync();
     }
 
-    public string Where => (ExternalPostgres is null ? "PostgreSQL: private server started by the bench on this machine (fsync off, as the tests run it)" : "PostgreSQL: HUB_TEST_POSTGRES")
-        + "; " + (ExternalRabbitMq is null ? "RabbitMQ: private node started by the bench on this machine" : "RabbitMQ: HUB_TEST_RABBITMQ_URL");
+    public string Where => (ExternalPostgres is null ? "PostgreSQL: container started by the bench on this machine (fsync off, as the tests run it)" : "PostgreSQL: HUB_TEST_POSTGRES")
+        + "; " + (ExternalRabbitMq is null ? "RabbitMQ: container started by the bench on this machine" : "RabbitMQ: HUB_TEST_RABBITMQ_URL");
 
     /// <summary>
-    /// The private servers' process trees, for <see cref="CpuBreakdown"/>. A server named by HUB_TEST_* has none:
+    /// The server containers' process trees (seen from this machine), for <see cref="CpuBreakdown"/>. A server named by HUB_TEST_* has none:
     /// its processes, if on this machine, count as everything else.
     /// </summary>
     public IEnumerable<CpuBreakdown.Source> CpuSources()
     {
-        if (_postgres is { } postgres)
+        if (_postgres is not null)
         {
-            yield return new CpuBreakdown.Source("PostgreSQL", () => [postgres.ProcessId]);
+            var process = _postgresProcess;
+            yield return new CpuBreakdown.Source("PostgreSQL", () => [process]);
         }
 
-        if (_rabbitMq is { } rabbitMq)
+        if (_rabbitMq is not null)
         {
-            yield return new CpuBreakdown.Source("RabbitMQ", () => rabbitMq.ProcessIds);
+            var processes = _rabbitMqProcesses;
+            yield return new CpuBreakdown.Source("RabbitMQ", () => processes);
         }
     }
 
