@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { adminKey, createHub } from './hub-process.mjs';
-import { launchChromium } from './support.mjs';
+import { eventually, launchChromium } from './support.mjs';
 
 const screenshots = join(import.meta.dirname, 'screenshots');
 const docsImage = resolve(import.meta.dirname, '..', '..', 'docs', 'images', 'demo.png');
@@ -103,17 +103,6 @@ async function allCalls() {
     cursor = page.body.next_cursor;
   } while (cursor);
   return items;
-}
-
-/** Polls a REST effect that has no browser signal, briefly. */
-async function eventually(read, description, deadlineMs = 15_000) {
-  const deadline = Date.now() + deadlineMs;
-  for (;;) {
-    const value = await read();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${description}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 /** The call once its hangup is in the log (billsec set). */

@@ -6,7 +6,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { adminKey, createHub } from './hub-process.mjs';
-import { close, launchChromium, listen } from './support.mjs';
+import { close, eventually, launchChromium, listen } from './support.mjs';
 
 const SIGNAL_TIMEOUT_MS = 20_000;
 
@@ -57,17 +57,6 @@ async function callIds(tenant) {
   const calls = await rest('GET', '/api/v1/calls?limit=100', { key: tenant.key });
   assert.equal(calls.status, 200, JSON.stringify(calls.body));
   return calls.body.items.map((call) => call.call_id);
-}
-
-/** Polls a REST effect that has no browser signal, briefly. */
-async function eventually(read, description, deadlineMs = 15_000) {
-  const deadline = Date.now() + deadlineMs;
-  for (;;) {
-    const value = await read();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${description}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 before(async () => {

@@ -33,3 +33,14 @@ export function close(server) {
   server.closeAllConnections?.();
   return new Promise((done) => server.close(() => done()));
 }
+
+/** Polls a REST effect that has no browser signal, briefly. */
+export async function eventually(read, description, deadlineMs = 15_000) {
+  const deadline = Date.now() + deadlineMs;
+  for (;;) {
+    const value = await read();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${description}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
