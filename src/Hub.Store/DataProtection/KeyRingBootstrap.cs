@@ -33,8 +33,8 @@ internal sealed class KeyRingBootstrap(HubDatabase database, IKeyManager keyMana
         if (certificates.Created)
         {
             logger.LogWarning(
-                "Created a new certificate {CertificatePath} that encrypts the Data Protection key ring; back it up with the database: " +
-                "without it the webhook and embed signing key secrets in the store cannot be decrypted",
+                "Created a new certificate {CertificatePath} that encrypts the Data Protection key ring; back it up, apart from the database backups: " +
+                "without it no secret in the store (webhook, signing-key and CRM lookup secrets, the embed-token keys) can be decrypted",
                 certificates.Path);
         }
 
