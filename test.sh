@@ -73,7 +73,11 @@ echo "==> Building"
 dotnet build Hub.sln -c Debug
 
 echo "==> .NET tests"
+fault_figures=tests/Hub.Tests/bin/Debug/net10.0/fault-recovery.txt
+rm -f "$fault_figures"
 dotnet test Hub.sln -c Debug --no-build
+echo "==> Recovery times measured by the fault tests (figures, not assertions)"
+cat "$fault_figures"
 
 echo "==> Browser relay unit tests"
 (cd src/relay && npm ci --no-audit --no-fund --loglevel=error && npm run typecheck --silent && npm test)

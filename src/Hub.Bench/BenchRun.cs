@@ -1,3 +1,4 @@
+using Hub.Tests.Support;
 using System.Globalization;
 using Hub.Bench.Phases;
 using Hub.Bench.Reporting;

@@ -36,6 +36,23 @@ public sealed class HubDatabase : IAsyncDisposable
     /// </summary>
     public string InList(string parameter) => Dialect == SqlDialect.Postgres ? $"= ANY(@{parameter})" : $"IN @{parameter}";
 
+    /// <summary>
+    /// Whether a failure says the database could not be reached (refused or lost connection, a server shutting
+    /// down or starting up, too many connections, a timeout) rather than that a statement was wrong. Work that
+    /// failed so is worth doing again once the server is back, however long that takes.
+    /// </summary>
+    public static bool IsUnavailable(Exception exception) => exception switch
+    {
+        // Class 08: connection exception; 57P0x: the server shutting down, crashed, or not yet accepting; 53300: too many connections.
+        PostgresException postgres => postgres.SqlState.StartsWith("08", StringComparison.Ordinal)
+            || postgres.SqlState.StartsWith("57P", StringComparison.Ordinal)
+            || postgres.SqlState == PostgresErrorCodes.TooManyConnections,
+        // Npgsql's own (not the server's) errors are about the connection: refused, broken, timed out, pool exhausted.
+        NpgsqlException => true,
+        TimeoutException => true,
+        _ => exception.InnerException is { } inner && IsUnavailable(inner),
+    };
+
     public static HubDatabase ForPostgres(string connectionString) =>
         new(SqlDialect.Postgres, NpgsqlDataSource.Create(WithAutoPrepare(connectionString)), null);
 

@@ -18,8 +18,10 @@ namespace Hub.Api.Ingest;
 /// another Api node, which waits for that commit), is a <c>duplicate</c> and is not published; an event is
 /// acked only after its confirmed publish, and an id whose publish failed is not remembered, so the relay's
 /// resend is accepted and published again (consumers are idempotent on the id). A crash before the commit
-/// remembers nothing. The queue holds at most one call per SignalR invocation in flight, so it is bounded
-/// by the connections.
+/// remembers nothing. While the database cannot be reached, groups are published without claiming their ids
+/// (API.md: the store is not needed to accept an event while the broker is up); a resend is then accepted
+/// again, and still has one effect. The queue holds at most one call per SignalR invocation in flight, so it
+/// is bounded by the connections.
 /// </summary>
 /// <remarks>In the embedded default each event also waits for room in the in-process <see cref="EventBacklog"/>.</remarks>
 public sealed class IngestQueue(HubDatabase database, ConfirmedPublisher publisher, IOptions<HubSettings> settings, TimeProvider clock,
@@ -92,9 +94,11 @@ public sealed class IngestQueue(HubDatabase database, ConfirmedPublisher publish
             catch (Exception exception)
             {
                 logger.LogError(exception, "Writing a group of {Count} relay events failed", events);
+                // Nothing of the group was acked: the relay keeps its events and sends them again.
+                var refusal = new HubException("bus_unavailable: the hub could not put the event on the bus; keep it and retry");
                 foreach (var pending in group)
                 {
-                    pending.Done.TrySetException(exception);
+                    pending.Done.TrySetException(refusal);
                 }
             }
         }
@@ -126,9 +130,8 @@ public sealed class IngestQueue(HubDatabase database, ConfirmedPublisher publish
         try
         {
             var receivedAt = clock.GetUtcNow();
-            await using var connection = await database.OpenAsync(CancellationToken.None);
-            await using var transaction = await connection.BeginTransactionAsync(CancellationToken.None);
-            var claimed = await ClaimAsync(connection, transaction, group, candidates, receivedAt.ToUnixTimeMilliseconds());
+            await using var claim = await ClaimOrSkipAsync(group, candidates, receivedAt.ToUnixTimeMilliseconds());
+            var claimed = claim.Claimed;
 
             var publishes = new List<Task>[group.Count];
             for (var g = 0; g < group.Count; g++)
@@ -164,8 +167,7 @@ public sealed class IngestQueue(HubDatabase database, ConfirmedPublisher publish
             }
 
             // An event is remembered only once it is on the bus: the relay's resend of one that is not is accepted again.
-            await ForgetAsync(connection, transaction, unpublished);
-            await transaction.CommitAsync(CancellationToken.None);
+            await CommitAsync(claim, unpublished);
             foreach (var pending in published)
             {
                 pending.Done.TrySetResult(pending.Acks);
@@ -195,6 +197,85 @@ public sealed class IngestQueue(HubDatabase database, ConfirmedPublisher publish
             backlog?.Leave(tenantId, slots);
             throw;
         }
+    }
+
+    /// <summary>
+    /// Claims the group's candidate ids in an open transaction; when the database cannot be reached, takes them all
+    /// as new, unremembered.
+    /// </summary>
+    private async Task<Claim> ClaimOrSkipAsync(List<Pending> group, List<int>[] candidates, long receivedAt)
+    {
+        DbConnection? connection = null;
+        DbTransaction? transaction = null;
+        try
+        {
+            connection = await database.OpenAsync(CancellationToken.None);
+            transaction = await connection.BeginTransactionAsync(CancellationToken.None);
+            return new Claim(connection, transaction, await ClaimAsync(connection, transaction, group, candidates, receivedAt));
+        }
+        catch (Exception exception) when (HubDatabase.IsUnavailable(exception))
+        {
+            logger.LogWarning("The database is unavailable ({Error}); publishing {Count} events without remembering their ids",
+                exception.Message, candidates.Sum(c => c.Count));
+            await DisposeQuietlyAsync(transaction, connection);
+            var all = Enumerable.Range(0, group.Count).SelectMany(g => candidates[g].Select(i => (group[g].TenantId, group[g].Envelopes[i].EventId)));
+            return new Claim(null, null, [.. all]);
+        }
+        catch
+        {
+            await DisposeQuietlyAsync(transaction, connection);
+            throw;
+        }
+    }
+
+    private static async Task DisposeQuietlyAsync(DbTransaction? transaction, DbConnection? connection)
+    {
+        try
+        {
+            if (transaction is not null)
+            {
+                await transaction.DisposeAsync();
+            }
+        }
+        catch (Exception exception) when (HubDatabase.IsUnavailable(exception))
+        {
+            // A broken connection's rollback cannot reach the server either; the server drops the transaction itself.
+        }
+
+        if (connection is not null)
+        {
+            await connection.DisposeAsync();
+        }
+    }
+
+    /// <summary>
+    /// Forgets the ids whose publish failed and commits. The published events are on the bus whatever happens here,
+    /// so a database lost now is no reason to withhold their acks: their ids are just not remembered.
+    /// </summary>
+    private async Task CommitAsync(Claim claim, List<Pending> unpublished)
+    {
+        if (claim is not { Connection: { } connection, Transaction: { } transaction })
+        {
+            return;
+        }
+
+        try
+        {
+            await ForgetAsync(connection, transaction, unpublished);
+            await transaction.CommitAsync(CancellationToken.None);
+        }
+        catch (Exception exception) when (HubDatabase.IsUnavailable(exception))
+        {
+            logger.LogWarning("The database became unavailable before a group's ids were committed ({Error}); they are not remembered",
+                exception.Message);
+        }
+    }
+
+    /// <summary>A group's claimed ids, and the open transaction that keeps them (none when the database was unavailable).</summary>
+    private sealed record Claim(DbConnection? Connection, DbTransaction? Transaction, HashSet<(string TenantId, Guid EventId)> Claimed)
+        : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync() => await DisposeQuietlyAsync(Transaction, Connection);
     }
 
     /// <summary>

@@ -1,3 +1,4 @@
+using Hub.Tests.Support;
 using System.Diagnostics;
 using Hub.Bench.Reporting;
 using Hub.Bench.Running;

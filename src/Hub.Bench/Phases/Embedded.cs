@@ -1,3 +1,4 @@
+using Hub.Tests.Support;
 using Hub.Bench.Reporting;
 using Hub.Bench.Running;
 using Hub.Bench.Scenarios;

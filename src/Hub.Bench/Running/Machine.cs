@@ -1,3 +1,4 @@
+using Hub.Tests.Support;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using Hub.Tests.Fixtures;

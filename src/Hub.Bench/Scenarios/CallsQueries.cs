@@ -1,3 +1,4 @@
+using Hub.Tests.Support;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;

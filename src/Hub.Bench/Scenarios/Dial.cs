@@ -1,3 +1,4 @@
+using Hub.Tests.Support;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;

@@ -30,7 +30,7 @@ internal static class EventBatches
         // A message holds its slot until its batch is written: room for one more batch, so the next one fills meanwhile.
         endpoint.ConcurrentMessageLimit = MessageLimit * (concurrencyLimit + 1);
         endpoint.PrefetchCount = MessageLimit * (concurrencyLimit + 2);
-        endpoint.UseMessageRetry(retry => retry.UseStoreRetry());
+        endpoint.UseStoreRetry();
     }
 
     /// <summary>

@@ -15,6 +15,6 @@ public sealed class ScreenPopConsumerDefinition : ConsumerDefinition<ScreenPopCo
         // 16), well above one account's share (Hub:ScreenPop:MaxConcurrentLookupsPerTenant).
         endpointConfigurator.ConcurrentMessageLimit = HubTransport.ConcurrentMessageLimit;
         endpointConfigurator.UseEventBacklog(context);
-        endpointConfigurator.UseMessageRetry(retry => retry.UseStoreRetry());
+        endpointConfigurator.UseStoreRetry();
     }
 }

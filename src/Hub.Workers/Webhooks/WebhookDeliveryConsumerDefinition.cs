@@ -16,6 +16,6 @@ public sealed class WebhookDeliveryConsumerDefinition : ConsumerDefinition<Webho
         // give 16), and well above one account's share (Hub:Webhooks:MaxConcurrentPerTenant), so a stalled
         // account leaves the others room.
         endpointConfigurator.ConcurrentMessageLimit = HubTransport.ConcurrentMessageLimit;
-        endpointConfigurator.UseMessageRetry(retry => retry.UseStoreRetry());
+        endpointConfigurator.UseStoreRetry();
     }
 }

@@ -118,6 +118,22 @@ internal static class ContainerEngine
     }
 
     /// <summary>
+    /// Stops a server's container for real, gracefully (docker stop: SIGTERM) or, when <paramref name="abrupt"/>,
+    /// with SIGKILL, and waits until its published <paramref name="port"/> is closed.
+    /// </summary>
+    public static async Task StopAsync(IContainer container, bool abrupt, int port, string what)
+    {
+        if (abrupt)
+        {
+            await KillAsync(container);
+        }
+        // After a kill too: Testcontainers then knows the container is stopped, and can start it again.
+        await container.StopAsync();
+        await ServerProcess.WaitUntilAsync($"{what} on port {port} stopping", async () => !await ServerProcess.IsPortOpenAsync(port),
+            TimeSpan.FromSeconds(60), () => "");
+    }
+
+    /// <summary>
     /// A shell, in its own session, that removes the container once this process is gone in any way: it
     /// reads a pipe only this process writes to, and the read returns when this process ends (vstest kills
     /// the test host right after the run, too soon for exit handlers). Without a docker CLI there is none;

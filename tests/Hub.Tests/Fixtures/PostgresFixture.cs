@@ -14,7 +14,7 @@ public sealed class PostgresFixture : IAsyncLifetime
 {
     public const string ConnectionStringVariable = "HUB_TEST_POSTGRES";
 
-    private static readonly Lazy<Task<PostgresServer>> Shared = new(PostgresServer.StartAsync);
+    private static readonly Lazy<Task<PostgresServer>> Shared = new(() => PostgresServer.StartAsync());
 
     private readonly List<string> created = []; // connection strings
     private string? connectionString;

@@ -75,18 +75,8 @@ public sealed class RabbitMqServer : IAsyncDisposable
             {
                 throw new InvalidOperationException("The node is not running.");
             }
-            if (abrupt)
-            {
-                await ContainerEngine.KillAsync(container);
-            }
-            // After a kill too: Testcontainers then knows the container is stopped, and can start it again.
-            await container.StopAsync();
+            await ContainerEngine.StopAsync(container, abrupt, AmqpPort, "RabbitMQ");
             running = false;
-            await ServerProcess.WaitUntilAsync(
-                $"RabbitMQ on port {AmqpPort} stopping",
-                async () => !await ServerProcess.IsPortOpenAsync(AmqpPort),
-                Timeout,
-                () => "");
         }
         finally
         {

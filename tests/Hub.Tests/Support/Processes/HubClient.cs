@@ -2,13 +2,12 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
-using Hub.Tests.Support;
 using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.SignalR.Client;
 
-namespace Hub.Bench.Running;
+namespace Hub.Tests.Support;
 
-/// <summary>The REST calls the bench makes as an admin and as a CRM backend, and agent sign-in over SignalR.</summary>
+/// <summary>The REST calls the bench and the fault tests make to Hub processes as an admin and as a CRM backend, and agent sign-in over SignalR.</summary>
 public sealed class HubClient(string baseUrl) : IDisposable
 {
     private static readonly JsonSerializerOptions Json = AgentConnection.Json;

@@ -1,8 +1,8 @@
 using System.Reflection;
 
-namespace Hub.Bench.Running;
+namespace Hub.Tests.Support;
 
-/// <summary>Where the repository and the Api/Workers builds of the bench's own configuration are.</summary>
+/// <summary>Where the repository is, and the Api/Workers builds of the calling assembly's configuration (the bench's Release, the tests' Debug).</summary>
 public static class Repository
 {
     public static string Root { get; } = FindRoot();
@@ -23,6 +23,6 @@ public static class Repository
             }
         }
 
-        throw new InvalidOperationException($"Hub.sln not found above {AppContext.BaseDirectory}; run the bench from the repository.");
+        throw new InvalidOperationException($"Hub.sln not found above {AppContext.BaseDirectory}; run the bench and the tests from the repository.");
     }
 }

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Hub.Tests.Fixtures;
 
-namespace Hub.Bench.Running;
+namespace Hub.Tests.Support;
 
 /// <summary>
 /// Hub.Api or Hub.Workers as its own process (<c>dotnet Hub.Api.dll</c>, as production runs it), configured
@@ -14,7 +14,7 @@ public sealed class HubProcess : IAsyncDisposable
     private static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(120);
 
     // Each process runs in its own bin directory, so the default (./data) would give each its own certificate
-    // and the second to start would refuse the key ring; one per bench run, created by the first process.
+    // and the second to start would refuse the key ring; one per test or bench run, created by the first process.
     private static readonly string KeyRingCertificate =
         Path.Combine(Path.GetTempPath(), $"hub-bench-keys-{Guid.NewGuid():N}", "data-protection.pfx");
 
@@ -35,7 +35,7 @@ public sealed class HubProcess : IAsyncDisposable
     public string LogPath { get; }
     public int Pid => _process.Id;
 
-    /// <summary>Settings every bench node shares: a known admin key, no rate limits (the bench is one client), warnings only.</summary>
+    /// <summary>Settings every node shares: a known admin key, no rate limits (the bench is one client), warnings only.</summary>
     public static Dictionary<string, string> Common() => new(StringComparer.Ordinal)
     {
         ["Hub__AdminApiKey"] = AdminKey,
@@ -62,7 +62,7 @@ public sealed class HubProcess : IAsyncDisposable
         var dll = Repository.Build(project);
         if (!File.Exists(dll))
         {
-            throw new InvalidOperationException($"{dll} is missing: build with `dotnet build Hub.sln -c {Repository.Configuration}` (dotnet run of the bench builds it).");
+            throw new InvalidOperationException($"{dll} is missing: build with `dotnet build Hub.sln -c {Repository.Configuration}` (dotnet run of the bench and ./test.sh build it).");
         }
 
         var port = ServerProcess.FreePorts(1)[0];
@@ -116,6 +116,15 @@ public sealed class HubProcess : IAsyncDisposable
         }
 
         return hub;
+    }
+
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>SIGKILL, as a crash or the kernel's OOM killer ends a process: no shutdown code runs. Returns once it is gone.</summary>
+    public async Task KillAsync()
+    {
+        _process.Kill(entireProcessTree: true);
+        await _process.WaitForExitAsync();
     }
 
     /// <summary>Resident memory of the process (VmRSS), in bytes.</summary>
