@@ -2,12 +2,10 @@ using Hub.Api.Auth;
 using Hub.Api.Demo;
 using Hub.Api.Infrastructure;
 using Hub.Api.Sessions;
-using Hub.Store;
+using Hub.ServiceDefaults;
 
 var builder = WebApplication.CreateBuilder(args);
-builder.Logging.AddHubLogRedaction();
-
-builder.Services.AddHubStore(builder.Configuration);
+builder.AddHubServiceDefaults();
 builder.Services.AddHubHttp();
 builder.Services.AddHubAuthentication();
 builder.Services.AddHubAgents();
@@ -21,7 +19,8 @@ if (await app.TryRunAdminKeyCommandAsync(args) || await app.TryRunEmbedTokenKeyC
 }
 
 app.UseHubHttp();
-app.MapHub();
+app.MapHubDefaultEndpoints();
+app.MapHubApi();
 app.MapHubDemo();
 app.PrintStartupBanner();
 

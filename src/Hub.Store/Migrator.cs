@@ -6,8 +6,8 @@ using Microsoft.Extensions.Logging;
 namespace Hub.Store;
 
 /// <summary>
-/// Applies the numbered migrations of the database's dialect (<c>Migrations/{Dialect}/NNN_name.sql</c>),
-/// each once, in order. Several processes may start together: PostgreSQL serialises them with an
+/// Applies the numbered migrations (<c>Migrations/NNN_name.sql</c>, one set for both databases; a file of the
+/// same number in <c>Migrations/{Dialect}/</c> replaces it where the SQL must differ), each once, in order. Several processes may start together: PostgreSQL serialises them with an
 /// advisory lock, SQLite with an immediate (write) transaction.
 /// </summary>
 public sealed class Migrator(HubDatabase database, ILogger<Migrator> logger)
@@ -77,12 +77,24 @@ public sealed class Migrator(HubDatabase database, ILogger<Migrator> logger)
     internal static IReadOnlyList<Migration> LoadMigrations(SqlDialect dialect)
     {
         var assembly = typeof(Migrator).Assembly;
-        var prefix = $"{assembly.GetName().Name}.Migrations.{dialect}.";
-        return assembly.GetManifestResourceNames()
-            .Where(name => name.StartsWith(prefix, StringComparison.Ordinal) && name.EndsWith(".sql", StringComparison.Ordinal))
-            .Select(name => Parse(assembly, name, prefix))
-            .OrderBy(migration => migration.Version)
-            .ToList();
+        var shared = $"{assembly.GetName().Name}.Migrations.";
+        var own = $"{shared}{dialect}.";
+        var scripts = assembly.GetManifestResourceNames().Where(name => name.EndsWith(".sql", StringComparison.Ordinal)).ToList();
+        var migrations = new SortedDictionary<int, Migration>();
+        // Shared scripts sit directly in Migrations/: nothing between the prefix and the file name.
+        foreach (var name in scripts.Where(name => name.StartsWith(shared, StringComparison.Ordinal) && !name[shared.Length..^".sql".Length].Contains('.')))
+        {
+            var migration = Parse(assembly, name, shared);
+            migrations.Add(migration.Version, migration);
+        }
+
+        foreach (var name in scripts.Where(name => name.StartsWith(own, StringComparison.Ordinal)))
+        {
+            var migration = Parse(assembly, name, own);
+            migrations[migration.Version] = migration;
+        }
+
+        return [.. migrations.Values];
     }
 
     private static Migration Parse(Assembly assembly, string resourceName, string prefix)

@@ -6,7 +6,7 @@ using Hub.Api.Auth;
 using Hub.Api.Infrastructure;
 using Hub.Store;
 using Hub.Store.Config;
-using Hub.Workers.Outbound;
+using Hub.Consumers.Outbound;
 
 namespace Hub.Api.Config;
 

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Hub.Store.Phones;
-using Hub.Workers.Outbound;
+using Hub.Consumers.Outbound;
 
 namespace Hub.Api.Config;
 

@@ -6,7 +6,7 @@ using Hub.Api.Sessions;
 using Hub.Store;
 using Hub.Store.Config;
 using Hub.Store.Contacts;
-using Hub.Workers.Hosting;
+using Hub.ServiceDefaults;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 

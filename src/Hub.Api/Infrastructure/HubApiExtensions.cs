@@ -16,7 +16,7 @@ using Hub.Api.Sessions;
 using Hub.Api.Tenants;
 using Hub.Api.Webhooks;
 using Hub.Store;
-using Hub.Workers.Hosting;
+using Hub.ServiceDefaults;
 using Microsoft.AspNetCore.Authentication;
 
 namespace Hub.Api.Infrastructure;
@@ -35,7 +35,6 @@ internal static class HubApiExtensions
         services.AddExceptionHandler<HubProblemExceptionHandler>();
         services.ConfigureHttpJsonOptions(options => HubJson.Configure(options.SerializerOptions));
         services.AddOpenApi();
-        services.AddHealthChecks().AddCheck<StoreHealthCheck>("store", tags: ["ready"]);
         services.AddHostedService<Maintenance.StorePruning>();
         services.AddHostedService<Maintenance.CallRetention>();
         services.AddHubRateLimits();
@@ -69,6 +68,7 @@ internal static class HubApiExtensions
             })
             .AddJsonProtocol(options => HubJson.Configure(options.PayloadSerializerOptions));
         services.AddSingleton<AgentConnections>();
+        services.AddSingleton<Telemetry.HubApiMetrics>();
         services.AddHostedService<NodeHeartbeat>();
         services.AddSingleton<ConfirmedPublisher>();
         services.AddSingleton<IngestQueue>();
@@ -80,9 +80,9 @@ internal static class HubApiExtensions
         return services;
     }
 
-    public static WebApplication MapHub(this WebApplication app)
+    /// <summary>The Api's own endpoints: the agent hub, the REST API and OpenAPI document, the pages.</summary>
+    public static WebApplication MapHubApi(this WebApplication app)
     {
-        app.MapHubHealthEndpoints();
         app.MapOpenApi();
         app.MapHub<AgentHub>("/hubs/agent");
         app.MapTenantEndpoints();

@@ -1,7 +1,7 @@
 using Hub.Api.Agents;
-using Hub.Workers;
-using Hub.Workers.Events;
-using Hub.Workers.Hosting;
+using Hub.Consumers;
+using Hub.Consumers.Events;
+using Hub.ServiceDefaults;
 using MassTransit;
 
 namespace Hub.Api.Infrastructure;
@@ -20,7 +20,7 @@ internal static class HubBusExtensions
         var nodeEndpoint = $"hub-api-{(string.IsNullOrWhiteSpace(settings.NodeId) ? Environment.MachineName : settings.NodeId)}-{Guid.NewGuid():N}"
             .ToLowerInvariant();
         // Always registered: cheap, and the workers' consumers run here in the embedded default.
-        services.AddHubWorkerServices();
+        services.AddHubConsumerServices();
         if (!HubTransport.IsRabbitMq(configuration))
         {
             services.AddSingleton(new EventBacklog(settings.EmbeddedBacklog));
@@ -33,7 +33,7 @@ internal static class HubBusExtensions
             bus.AddConsumer<SessionRevokedConsumer>().Endpoint(endpoint => NodeLocal(endpoint, nodeEndpoint));
             if (!HubTransport.IsRabbitMq(configuration))
             {
-                bus.AddHubWorkers();
+                bus.AddHubConsumers();
             }
 
             bus.UsingHubTransport(configuration);

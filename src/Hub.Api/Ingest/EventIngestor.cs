@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Hub.Api.Telemetry;
 using Microsoft.AspNetCore.SignalR;
 
 namespace Hub.Api.Ingest;
@@ -10,7 +11,7 @@ namespace Hub.Api.Ingest;
 /// in between makes the relay's resend publish again rather than be told "duplicate" for an event that
 /// never reached the bus; consumers are idempotent on the id, so a second publish has no second effect.
 /// </summary>
-public sealed class EventIngestor(IngestQueue queue)
+public sealed class EventIngestor(IngestQueue queue, HubApiMetrics metrics)
 {
     public const int MaxBatchSize = 500;
 
@@ -18,6 +19,7 @@ public sealed class EventIngestor(IngestQueue queue)
     {
         if (!EnvelopeValidator.TryValidate(raw, out var envelope, out var error))
         {
+            metrics.Event(TypeOf(raw), "rejected");
             throw new HubException(error);
         }
 
@@ -49,6 +51,7 @@ public sealed class EventIngestor(IngestQueue queue)
             }
             else
             {
+                metrics.Event(TypeOf(item), "rejected");
                 acks[index] = new PublishAck(EventIdOf(item), PublishAck.Rejected, error);
             }
 
@@ -66,6 +69,11 @@ public sealed class EventIngestor(IngestQueue queue)
 
     private async Task<IReadOnlyList<PublishAck>> IngestAsync(string tenantId, string agentId, IReadOnlyList<EventEnvelope> envelopes) =>
         envelopes.Count == 0 ? [] : await queue.IngestAsync(tenantId, agentId, envelopes);
+
+    private static string TypeOf(JsonElement item) =>
+        item.ValueKind == JsonValueKind.Object && item.TryGetProperty("type", out var type) && type.ValueKind == JsonValueKind.String
+            ? type.GetString()!
+            : "other";
 
     private static string? EventIdOf(JsonElement item) =>
         item.ValueKind == JsonValueKind.Object && item.TryGetProperty("event_id", out var id) && id.ValueKind == JsonValueKind.String

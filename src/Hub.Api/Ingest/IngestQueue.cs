@@ -1,9 +1,11 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 using System.Data.Common;
 using Dapper;
 using Hub.Api.Infrastructure;
+using Hub.Api.Telemetry;
 using Hub.Store;
-using Hub.Workers.Events;
+using Hub.Consumers.Events;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Options;
 
@@ -25,7 +27,7 @@ namespace Hub.Api.Ingest;
 /// </summary>
 /// <remarks>In the embedded default each event also waits for room in the in-process <see cref="EventBacklog"/>.</remarks>
 public sealed class IngestQueue(HubDatabase database, ConfirmedPublisher publisher, IOptions<HubSettings> settings, TimeProvider clock,
-    ILogger<IngestQueue> logger, EventBacklog? backlog = null)
+    HubApiMetrics metrics, StoreMetrics storeMetrics, ILogger<IngestQueue> logger, EventBacklog? backlog = null)
     : BackgroundService
 {
     /// <summary>Groups are cut at about this many events: one insert each.</summary>
@@ -46,6 +48,7 @@ public sealed class IngestQueue(HubDatabase database, ConfirmedPublisher publish
         {
             logger.LogWarning("The in-process backlog ({Capacity}) has no room for {TenantId}; refusing {Count} events",
                 backlog.Capacity, tenantId, envelopes.Count);
+            CountRefused(envelopes);
             throw new HubException("bus_unavailable: the hub is behind writing events; keep the event and retry");
         }
 
@@ -53,6 +56,7 @@ public sealed class IngestQueue(HubDatabase database, ConfirmedPublisher publish
         if (!_pending.Writer.TryWrite(pending))
         {
             backlog?.Leave(tenantId, slots);
+            CountRefused(envelopes);
             throw new HubException("bus_unavailable: this hub node is shutting down; keep the event and retry");
         }
 
@@ -98,7 +102,10 @@ public sealed class IngestQueue(HubDatabase database, ConfirmedPublisher publish
                 var refusal = new HubException("bus_unavailable: the hub could not put the event on the bus; keep it and retry");
                 foreach (var pending in group)
                 {
-                    pending.Done.TrySetException(refusal);
+                    if (pending.Done.TrySetException(refusal))
+                    {
+                        CountRefused(pending.Envelopes);
+                    }
                 }
             }
         }
@@ -144,7 +151,8 @@ public sealed class IngestQueue(HubDatabase database, ConfirmedPublisher publish
                     var slots = backlog is null ? 0 : EventBacklog.SlotsFor(pending.Envelopes[i].Type);
                     heldSlots[g] -= slots;
                     pending.Acks[i] = pending.Acks[i] with { Status = PublishAck.Accepted };
-                    publishes[g].Add(PublishAsync(WebphoneEventFactory.Create(pending.Envelopes[i], pending.TenantId, pending.AgentId, receivedAt), pending.TenantId, slots));
+                    publishes[g].Add(PublishAsync(WebphoneEventFactory.Create(pending.Envelopes[i], pending.TenantId, pending.AgentId, receivedAt),
+                        pending.Envelopes[i].Type, pending.TenantId, slots, pending.Caller));
                 }
             }
 
@@ -163,6 +171,7 @@ public sealed class IngestQueue(HubDatabase database, ConfirmedPublisher publish
                     logger.LogWarning(exception, "Publishing {Count} events of {TenantId}/{AgentId} failed", tasks.Count, group[g].TenantId, group[g].AgentId);
                     unpublished.Add(group[g]);
                     group[g].Done.TrySetException(new HubException("bus_unavailable: the message bus did not confirm the event; keep it and retry"));
+                    CountRefused(group[g].Envelopes);
                 }
             }
 
@@ -171,6 +180,10 @@ public sealed class IngestQueue(HubDatabase database, ConfirmedPublisher publish
             foreach (var pending in published)
             {
                 pending.Done.TrySetResult(pending.Acks);
+                for (var i = 0; i < pending.Acks.Length; i++)
+                {
+                    metrics.Event(pending.Envelopes[i].Type, pending.Acks[i].Status);
+                }
             }
         }
         finally
@@ -185,11 +198,16 @@ public sealed class IngestQueue(HubDatabase database, ConfirmedPublisher publish
         }
     }
 
-    private async Task PublishAsync(object message, string tenantId, int slots)
+    private async Task PublishAsync(object message, string type, string tenantId, int slots, ActivityContext? caller)
     {
+        // Written by a group writer, not in the hub invocation: its span is made the invocation's child by hand, so the
+        // bus (which propagates the current span) carries the relay's trace on to the workers and the screen-pop.
+        using var activity = HubApiMetrics.Activities.StartActivity("publish " + type, ActivityKind.Internal, caller ?? default);
+        var started = Stopwatch.GetTimestamp();
         try
         {
             await publisher.PublishAsync(message, CancellationToken.None);
+            metrics.Published(Stopwatch.GetElapsedTime(started));
         }
         catch
         {
@@ -215,6 +233,7 @@ public sealed class IngestQueue(HubDatabase database, ConfirmedPublisher publish
         }
         catch (Exception exception) when (HubDatabase.IsUnavailable(exception))
         {
+            storeMetrics.Error(exception);
             logger.LogWarning("The database is unavailable ({Error}); publishing {Count} events without remembering their ids",
                 exception.Message, candidates.Sum(c => c.Count));
             await DisposeQuietlyAsync(transaction, connection);
@@ -266,6 +285,7 @@ public sealed class IngestQueue(HubDatabase database, ConfirmedPublisher publish
         }
         catch (Exception exception) when (HubDatabase.IsUnavailable(exception))
         {
+            storeMetrics.Error(exception);
             logger.LogWarning("The database became unavailable before a group's ids were committed ({Error}); they are not remembered",
                 exception.Message);
         }
@@ -312,8 +332,19 @@ public sealed class IngestQueue(HubDatabase database, ConfirmedPublisher publish
         }
     }
 
+    private void CountRefused(IReadOnlyList<EventEnvelope> envelopes)
+    {
+        foreach (var envelope in envelopes)
+        {
+            metrics.Event(envelope.Type, "refused");
+        }
+    }
+
     private sealed class Pending(string tenantId, string agentId, IReadOnlyList<EventEnvelope> envelopes, int slots)
     {
+        /// <summary>The hub invocation's span (<c>Publish</c>), if traced: the parent of each event's publish.</summary>
+        public ActivityContext? Caller { get; } = Activity.Current?.Context;
+
         /// <summary>The embedded default's backlog slots this call holds.</summary>
         public int Slots { get; } = slots;
 

@@ -4,8 +4,8 @@ using Hub.Api.Audit;
 using Hub.Api.Auth;
 using Hub.Api.Infrastructure;
 using Hub.Store;
-using Hub.Workers.Outbound;
-using Hub.Workers.Webhooks;
+using Hub.Consumers.Outbound;
+using Hub.Consumers.Webhooks;
 
 namespace Hub.Api.Webhooks;
 

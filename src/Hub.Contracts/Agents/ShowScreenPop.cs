@@ -16,6 +16,9 @@ public sealed record ShowScreenPop
     public string? Url { get; init; }
     public required IReadOnlyList<ScreenPopMatch> Matches { get; init; }
     public required DateTimeOffset CreatedAt { get; init; }
+
+    /// <summary>When the hub received the <c>incoming_call</c> this pop is for: the start of the pop's latency.</summary>
+    public DateTimeOffset? EventReceivedAt { get; init; }
 }
 
 /// <summary>One contact that matched the caller's number, in rank order.</summary>

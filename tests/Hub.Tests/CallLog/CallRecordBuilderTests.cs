@@ -1,4 +1,4 @@
-using Hub.Workers.CallLog;
+using Hub.Consumers.CallLog;
 
 namespace Hub.Tests.CallLog;
 

@@ -3,7 +3,7 @@ using Dapper;
 using Hub.Store;
 using Hub.Tests.Fixtures;
 using Hub.Tests.Support;
-using Hub.Workers.CallLog;
+using Hub.Consumers.CallLog;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using static Hub.Tests.Support.HubScenario;

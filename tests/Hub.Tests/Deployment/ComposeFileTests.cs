@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Reflection;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Hub.ServiceDefaults;
 using Hub.Store;
 using Npgsql;
 using YamlDotNet.Core;
@@ -21,14 +22,14 @@ public sealed partial class ComposeFileTests
     private static readonly string[] ApiServices = ["api-1", "api-2"];
     private static readonly string[] WorkerServices = ["workers-1", "workers-2"];
     private static readonly string[] AppServices = [.. ApiServices, .. WorkerServices];
-    private static readonly string[] AllServices = ["rabbitmq", "postgres", .. AppServices, "proxy"];
+    private static readonly string[] AllServices = ["rabbitmq", "postgres", .. AppServices, "proxy", "prometheus"];
     private static readonly string[] BackingServices = ["rabbitmq", "postgres"];
     private static readonly string[] ConnectionStringNames = ["RabbitMq", "Postgres", "Sqlite"];
 
     private readonly DeploymentFiles _deployment = DeploymentFiles.Load();
 
     [Fact]
-    public void Compose_defines_the_broker_the_database_two_api_nodes_two_workers_and_the_proxy()
+    public void Compose_defines_the_broker_the_database_two_api_nodes_two_workers_the_proxy_and_prometheus()
     {
         Assert.Equal(AllServices.Order(StringComparer.Ordinal), _deployment.Services.Keys.Order(StringComparer.Ordinal));
     }
@@ -246,7 +247,8 @@ public sealed partial class ComposeFileTests
         // SignalR's negotiate and the connection it names must reach the same node.
         Assert.Contains("ip_hash;", upstream.Groups["body"].Value, StringComparison.Ordinal);
 
-        foreach (Match location in LocationBlock().Matches(_deployment.NginxConf))
+        // Every location but the one that keeps /metrics inside.
+        foreach (Match location in LocationBlock().Matches(_deployment.NginxConf).Where(location => location.Groups["path"].Value != HubTelemetry.MetricsPath))
         {
             Assert.Contains($"proxy_pass http://{upstreamName};", location.Groups["body"].Value, StringComparison.Ordinal);
         }
@@ -275,6 +277,25 @@ public sealed partial class ComposeFileTests
             Assert.Matches(@"proxy_set_header\s+X-Forwarded-For\s+\$proxy_add_x_forwarded_for;", body);
             Assert.Matches(@"proxy_set_header\s+X-Forwarded-Proto\s+\$scheme;", body);
         }
+    }
+
+    [Fact]
+    public void Prometheus_scrapes_every_api_node_and_worker_on_its_app_port_and_nginx_keeps_metrics_inside()
+    {
+        var prometheus = _deployment.Services["prometheus"];
+        var mounts = Yaml.List(prometheus["volumes"]).Select(Yaml.String).ToList();
+        Assert.Contains("./deploy/prometheus/prometheus.yml:/etc/prometheus/prometheus.yml:ro", mounts);
+        // Published on loopback only.
+        Assert.All(Yaml.List(prometheus["ports"]).Select(Yaml.String), port => Assert.StartsWith("127.0.0.1:", port));
+
+        var config = Yaml.Map(new DeserializerBuilder().Build().Deserialize<object>(File.ReadAllText(Path.Combine(_deployment.RepoRoot, "deploy/prometheus/prometheus.yml")))!);
+        var targets = Yaml.List(config["scrape_configs"]).Select(Yaml.Map)
+            .Where(job => Yaml.String(job["metrics_path"]) == HubTelemetry.MetricsPath)
+            .SelectMany(job => Yaml.List(job["static_configs"]).Select(Yaml.Map).SelectMany(group => Yaml.List(group["targets"]).Select(Yaml.String)))
+            .Order(StringComparer.Ordinal);
+        Assert.Equal(AppServices.Select(service => $"{service}:{AppPort}").Order(StringComparer.Ordinal), targets);
+
+        Assert.Contains("return 404;", Location("/metrics"), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -1,5 +1,5 @@
 using Hub.Contracts;
-using Hub.Workers.Events;
+using Hub.Consumers.Events;
 
 namespace Hub.Tests.Events;
 

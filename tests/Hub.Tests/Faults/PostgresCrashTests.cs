@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using Hub.Tests.Fixtures;
-using Hub.Workers;
+using Hub.Consumers;
 using Xunit.Abstractions;
 using static Hub.Tests.Faults.RecoveryFigures;
 

@@ -1,6 +1,6 @@
 using Hub.Contracts;
 using Hub.Tests.Support;
-using Hub.Workers.Events;
+using Hub.Consumers.Events;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.DependencyInjection;
 using static Hub.Tests.Support.HubScenario;

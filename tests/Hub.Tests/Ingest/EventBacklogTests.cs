@@ -1,4 +1,4 @@
-using Hub.Workers.Events;
+using Hub.Consumers.Events;
 
 namespace Hub.Tests.Ingest;
 

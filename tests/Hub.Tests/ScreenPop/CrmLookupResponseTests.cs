@@ -1,5 +1,5 @@
 using System.Text;
-using Hub.Workers.ScreenPop.CrmLookup;
+using Hub.Consumers.ScreenPop.CrmLookup;
 
 namespace Hub.Tests.ScreenPop;
 

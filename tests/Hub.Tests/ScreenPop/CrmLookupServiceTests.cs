@@ -2,15 +2,15 @@ using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
 using Hub.Store;
-using Hub.Workers;
-using Hub.Workers.ScreenPop.CrmLookup;
+using Hub.Consumers;
+using Hub.Consumers.ScreenPop.CrmLookup;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Hub.Tests.ScreenPop;
 
 /// <summary>
-/// <see cref="CrmLookupService"/> as the workers get it from <c>AddHubWorkerServices</c>, against a real
+/// <see cref="CrmLookupService"/> as the workers get it from <c>AddHubConsumerServices</c>, against a real
 /// HTTP server: request format, signing, caching, sharing, limits and the circuit breaker.
 /// </summary>
 public sealed class CrmLookupServiceTests : IAsyncLifetime
@@ -29,7 +29,7 @@ public sealed class CrmLookupServiceTests : IAsyncLifetime
             .AddSingleton<TimeProvider>(_clock)
             // The fake CRM listens on loopback, which only an operator's setting lets the outbound policy reach.
             .Configure<HubSettings>(settings => settings.Outbound.AllowHttpLoopback = true)
-            .AddHubWorkerServices()
+            .AddHubConsumerServices()
             .BuildServiceProvider();
         _crm = await FakeCrm.StartAsync();
     }

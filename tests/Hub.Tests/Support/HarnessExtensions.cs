@@ -1,4 +1,4 @@
-using Hub.Workers.Events;
+using Hub.Consumers.Events;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Hub.Tests.Support;

@@ -6,14 +6,14 @@ using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.AspNetCore.TestHost;
-using Hub.Workers.Outbound;
+using Hub.Consumers.Outbound;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Hub.Tests.Support;
 
 /// <summary>Where a test host keeps its data and how its bus runs; nulls mean the embedded default (and the system clock).</summary>
 public sealed record HubTopology(string? Postgres = null, string? RabbitMq = null, string? NodeId = null, IReadOnlyDictionary<string, string>? Settings = null,
-    TimeProvider? Clock = null);
+    TimeProvider? Clock = null, Action<IServiceCollection>? Services = null);
 
 /// <summary>
 /// The whole hub in-process. By default the embedded topology: SQLite in a fresh temporary data
@@ -68,6 +68,8 @@ public sealed class HubApiFactory(HubTopology? topology = null) : WebApplication
             {
                 services.AddSingleton(clock);
             }
+
+            topology?.Services?.Invoke(services);
 
             if (topology?.RabbitMq is not null)
             {

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
-using Hub.Workers.Outbound;
+using Hub.Consumers.Outbound;
 
 namespace Hub.Tests.Support;
 

@@ -1,4 +1,5 @@
-using Hub.Workers.Hosting;
+using Hub.Consumers;
+using Hub.ServiceDefaults;
 using MassTransit;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -20,16 +21,18 @@ public sealed class WorkerProcess : IAsyncDisposable
     /// <param name="settings">More command-line settings, e.g. <c>--Hub:Webhooks:AllowHttpLoopback=true</c>.</param>
     public static async Task<WorkerProcess> StartAsync(string postgres, string rabbitMq, params string[] settings)
     {
-        var app = WorkerHost.Create(
+        // As Hub.Workers' Program.cs composes it, with what tests observe added.
+        var builder = WebApplication.CreateBuilder(
             // The Api nodes' key ring certificate; a later setting of the same name overrides it.
             ["--Hub:Bus=rabbitmq", $"--ConnectionStrings:RabbitMq={rabbitMq}", $"--ConnectionStrings:Postgres={postgres}",
-                $"--Hub:DataProtection:Certificate={TestKeyRing.SharedCertificate}", .. settings],
-            builder =>
-            {
-                builder.WebHost.UseUrls("http://127.0.0.1:0");
-                builder.Services.AddSingleton<ConsumedEvents>();
-                builder.Services.AddConsumeObserver(provider => provider.GetRequiredService<ConsumedEvents>());
-            });
+                $"--Hub:DataProtection:Certificate={TestKeyRing.SharedCertificate}", .. settings]);
+        builder.AddHubServiceDefaults();
+        builder.AddHubWorkers();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Services.AddSingleton<ConsumedEvents>();
+        builder.Services.AddConsumeObserver(provider => provider.GetRequiredService<ConsumedEvents>());
+        var app = builder.Build();
+        app.MapHubDefaultEndpoints();
         await app.StartAsync();
         return new WorkerProcess(app);
     }

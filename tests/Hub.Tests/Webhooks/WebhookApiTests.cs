@@ -129,8 +129,8 @@ public sealed class WebhookApiTests : IAsyncLifetime
         var refused = await Assert.ThrowsAsync<HttpRequestException>(() => client.PostAsync(_receiver.Url.Replace("127.0.0.1", "localhost"), null));
 
         // Refused by the outbound policy itself (not a failed connection), without saying where the name led.
-        var policy = Assert.IsType<Hub.Workers.Outbound.OutboundTargetException>(refused.GetBaseException());
-        Assert.Equal(Hub.Workers.Outbound.OutboundRefusal.Forbidden, policy.Refusal);
+        var policy = Assert.IsType<Hub.Consumers.Outbound.OutboundTargetException>(refused.GetBaseException());
+        Assert.Equal(Hub.Consumers.Outbound.OutboundRefusal.Forbidden, policy.Refusal);
         Assert.DoesNotContain("127.0.0.1", policy.Message, StringComparison.Ordinal);
     }
 

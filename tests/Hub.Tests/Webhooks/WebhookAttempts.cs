@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using Hub.Workers.Webhooks;
+using Hub.Consumers.Webhooks;
 using MassTransit;
 
 namespace Hub.Tests.Webhooks;

@@ -2,7 +2,7 @@ using System.Net;
 using System.Text.Json.Nodes;
 using Hub.Tests.Fixtures;
 using Hub.Tests.Support;
-using Hub.Workers.Webhooks;
+using Hub.Consumers.Webhooks;
 using Microsoft.Extensions.DependencyInjection;
 using static Hub.Tests.Support.HubScenario;
 using static Hub.Tests.Webhooks.WebhookTestKit;
