@@ -9,29 +9,23 @@ public static class WebphoneEventFactory
     public static WebphoneEvent Create(EventEnvelope envelope, string tenantId, string agentId, DateTimeOffset receivedAt)
     {
         var payload = envelope.Payload;
-        var number = envelope.Payload.ValueKind == JsonValueKind.Object && payload.TryGetProperty("call", out var call)
-                     && call.ValueKind == JsonValueKind.Object && call.TryGetProperty("number", out var n)
-            ? n.ValueKind == JsonValueKind.String ? n.GetString() : n.GetRawText()
-            : null;
-
+        // The same reader as the workers' call record: the bus message says what the stored call will say.
+        var fields = WebphonePayload.Read(payload);
         WebphoneEvent message = envelope.Type switch
         {
-            "registered" => new AgentRegistered(),
-            "unregistered" => new AgentUnregistered(),
-            "registration_failed" => new AgentRegistrationFailed { Reason = Text(payload, "reason") ?? Text(payload, "message") },
-            "incoming_call" => new IncomingCallReceived { Number = number! },
-            "outgoing_call" => new OutgoingCallStarted { Number = number! },
-            "call_answered" => new CallAnswered(),
-            "call_hangup" => new CallHungUp
-            {
-                Billsec = payload.GetProperty("billsec").GetInt32(),
-                HangupCause = Text(payload, "cause") ?? Text(payload, "hangup_cause"),
-            },
-            "call_hold" => new CallHeld(),
-            "call_unhold" => new CallUnheld(),
-            "call_mute" => new CallMuted(),
-            "call_unmute" => new CallUnmuted(),
-            "error" => new WebphoneErrorReported { Message = Text(payload, "message") },
+            WebphoneEventTypes.Registered => new AgentRegistered(),
+            WebphoneEventTypes.Unregistered => new AgentUnregistered(),
+            WebphoneEventTypes.RegistrationFailed => new AgentRegistrationFailed { Reason = fields.Reason },
+            // The validator made sure these have their number and billsec.
+            WebphoneEventTypes.IncomingCall => new IncomingCallReceived { Number = fields.Number! },
+            WebphoneEventTypes.OutgoingCall => new OutgoingCallStarted { Number = fields.Number! },
+            WebphoneEventTypes.CallAnswered => new CallAnswered(),
+            WebphoneEventTypes.CallHangup => new CallHungUp { Billsec = fields.Billsec!.Value, HangupCause = fields.HangupCause },
+            WebphoneEventTypes.CallHold => new CallHeld(),
+            WebphoneEventTypes.CallUnhold => new CallUnheld(),
+            WebphoneEventTypes.CallMute => new CallMuted(),
+            WebphoneEventTypes.CallUnmute => new CallUnmuted(),
+            WebphoneEventTypes.Error => new WebphoneErrorReported { Message = fields.Message },
             _ => new WebphoneEventReceived(),
         };
 
@@ -48,9 +42,4 @@ public static class WebphoneEventFactory
             Payload = payload,
         };
     }
-
-    private static string? Text(JsonElement payload, string name) =>
-        payload.ValueKind == JsonValueKind.Object && payload.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String
-            ? value.GetString()
-            : null;
 }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using Hub.Api.Agents;
+using Hub.Contracts;
 
 namespace Hub.Api.Telemetry;
 
@@ -16,12 +17,6 @@ public sealed class HubApiMetrics
 
     /// <summary>The Api node's own spans: an event put on the bus (child of the hub invocation that brought it), a screen-pop pushed.</summary>
     public static readonly ActivitySource Activities = new("Hub.Api");
-
-    private static readonly HashSet<string> KnownTypes =
-    [
-        "registered", "unregistered", "registration_failed", "incoming_call", "outgoing_call", "call_answered", "call_hangup",
-        "call_hold", "call_unhold", "call_mute", "call_unmute", "error",
-    ];
 
     private readonly Counter<long> _events;
     private readonly Histogram<double> _publishDuration;
@@ -44,7 +39,7 @@ public sealed class HubApiMetrics
     }
 
     public void Event(string type, string outcome) =>
-        _events.Add(1, new KeyValuePair<string, object?>("type", KnownTypes.Contains(type) ? type : "other"), new KeyValuePair<string, object?>("outcome", outcome));
+        _events.Add(1, new KeyValuePair<string, object?>("type", WebphoneEventTypes.Known.Contains(type) ? type : "other"), new KeyValuePair<string, object?>("outcome", outcome));
 
     public void Published(TimeSpan duration) => _publishDuration.Record(duration.TotalSeconds);
 

@@ -135,11 +135,7 @@ public sealed class CallLogWriter(HubDatabase database, TenantConfigReader confi
         DbConnection connection, DbTransaction transaction, IWebphoneEvent message,
         string countryCode, CancellationToken cancellationToken)
     {
-        var number = message.Payload.ValueKind == JsonValueKind.Object
-                     && message.Payload.TryGetProperty("call", out var call) && call.ValueKind == JsonValueKind.Object
-                     && call.TryGetProperty("number", out var n) && n.ValueKind == JsonValueKind.String
-            ? Phone.Normalise(n.GetString(), countryCode)?.E164
-            : null;
+        var number = WebphonePayload.Read(message.Payload).Number is { } written ? Phone.Normalise(written, countryCode)?.E164 : null;
         if (number is null)
         {
             return (null, null);

@@ -1,3 +1,4 @@
+using Hub.Contracts;
 using System.Globalization;
 using System.Text.Json;
 
@@ -286,7 +287,7 @@ public static class CallRecordBuilder
 
     private static string? NonBlank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
 
-    /// <summary>A row with the payload fields the builder uses, read once; absent or malformed fields are null.</summary>
+    /// <summary>A row with the payload fields the builder uses, read once by <see cref="WebphonePayload"/>; absent or malformed fields are null.</summary>
     private sealed record ParsedEvent(
         CallEventRow Row,
         string? Number,
@@ -299,88 +300,9 @@ public static class CallRecordBuilder
     {
         public static ParsedEvent From(CallEventRow row)
         {
-            using var document = TryParse(row.Payload);
-            var payload = document?.RootElement ?? default;
-            if (payload.ValueKind != JsonValueKind.Object)
-            {
-                payload = default;
-            }
-
-            var call = Property(payload, "call");
-            var options = Property(payload, "options");
-            var callOptions = Property(call, "options");
-
-            return new ParsedEvent(
-                row,
-                Number: Text(Property(call, "number")),
-                CallTo: Text(Property(call, "to")) ?? Text(Property(call, "destination")),
-                CallFrom: Text(Property(call, "from")),
-                Billsec: WholeNonNegative(Property(payload, "billsec")),
-                Cause: Text(Property(payload, "cause"))
-                    ?? Text(Property(payload, "hangup_cause"))
-                    ?? Text(Property(call, "hangup_cause"))
-                    ?? Text(Property(payload, "reason")),
-                OptionCampaignId: OptionValue(options, callOptions, "campaignId", "campaign_id"),
-                OptionLeadId: OptionValue(options, callOptions, "leadId", "lead_id"));
-        }
-
-        private static JsonDocument? TryParse(string? json)
-        {
-            if (string.IsNullOrWhiteSpace(json))
-            {
-                return null;
-            }
-
-            try
-            {
-                return JsonDocument.Parse(json);
-            }
-            catch (JsonException)
-            {
-                return null;
-            }
-        }
-
-        private static string? OptionValue(JsonElement options, JsonElement callOptions, string camel, string snake) =>
-            Text(Property(options, camel)) ?? Text(Property(options, snake))
-            ?? Text(Property(callOptions, camel)) ?? Text(Property(callOptions, snake));
-
-        /// <summary>The property, or an undefined element when the value is not an object or lacks it.</summary>
-        private static JsonElement Property(JsonElement element, string name) =>
-            element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var value) ? value : default;
-
-        /// <summary>A non-blank string as posted, or a number rendered invariantly; anything else is absent.</summary>
-        private static string? Text(JsonElement element) => element.ValueKind switch
-        {
-            JsonValueKind.String => NonBlank(element.GetString()),
-            JsonValueKind.Number when element.TryGetInt64(out var whole) => whole.ToString(CultureInfo.InvariantCulture),
-            JsonValueKind.Number when element.TryGetDecimal(out var exact) => exact.ToString(CultureInfo.InvariantCulture),
-            JsonValueKind.Number => element.GetRawText(),
-            _ => null,
-        };
-
-        /// <summary>A whole number &gt;= 0 that fits an int, from a JSON number or numeric string; else absent.</summary>
-        private static int? WholeNonNegative(JsonElement element)
-        {
-            decimal value;
-            switch (element.ValueKind)
-            {
-                case JsonValueKind.Number when element.TryGetDecimal(out var number):
-                    value = number;
-                    break;
-                case JsonValueKind.String when decimal.TryParse(
-                    element.GetString(),
-                    NumberStyles.AllowLeadingWhite | NumberStyles.AllowTrailingWhite
-                        | NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint,
-                    CultureInfo.InvariantCulture,
-                    out var parsed):
-                    value = parsed;
-                    break;
-                default:
-                    return null;
-            }
-
-            return value >= 0 && value <= int.MaxValue && decimal.Truncate(value) == value ? (int)value : null;
+            var payload = WebphonePayload.Read(row.Payload);
+            return new ParsedEvent(row, payload.Number, payload.CallTo, payload.CallFrom, payload.Billsec, payload.HangupCause,
+                payload.CampaignId, payload.LeadId);
         }
     }
 }
