@@ -42,7 +42,7 @@ public sealed class IngestQueue(HubDatabase database, ConfirmedPublisher publish
     {
         // The embedded default's slots are taken per call, before the call joins a group, so one call waiting
         // for room never holds up the others of its group.
-        var slots = backlog is null ? 0 : envelopes.Sum(envelope => EventBacklog.SlotsFor(envelope.Type));
+        var slots = backlog is null ? 0 : envelopes.Sum(envelope => backlog.SlotsFor(WebphoneEventFactory.MessageTypeFor(envelope.Type)));
         // In the tenant's name: a tenant holds at most its fair share, so another tenant's events still find room.
         if (backlog is not null && !await backlog.EnterAsync(tenantId, slots, settings.Value.PublishTimeout))
         {
@@ -148,7 +148,7 @@ public sealed class IngestQueue(HubDatabase database, ConfirmedPublisher publish
                 // An id already seen, or claimed by a concurrent call that committed first, goes nowhere.
                 foreach (var i in candidates[g].Where(i => claimed.Contains((pending.TenantId, pending.Envelopes[i].EventId))))
                 {
-                    var slots = backlog is null ? 0 : EventBacklog.SlotsFor(pending.Envelopes[i].Type);
+                    var slots = backlog is null ? 0 : backlog.SlotsFor(WebphoneEventFactory.MessageTypeFor(pending.Envelopes[i].Type));
                     heldSlots[g] -= slots;
                     pending.Acks[i] = pending.Acks[i] with { Status = PublishAck.Accepted };
                     publishes[g].Add(PublishAsync(WebphoneEventFactory.Create(pending.Envelopes[i], pending.TenantId, pending.AgentId, receivedAt),

@@ -6,6 +6,24 @@ namespace Hub.Api.Ingest;
 /// <summary>Maps a validated envelope to its bus message: one record per known type, a generic one otherwise.</summary>
 public static class WebphoneEventFactory
 {
+    /// <summary>The bus message type an event of this webphone type becomes (what <see cref="Create"/> makes of it).</summary>
+    public static Type MessageTypeFor(string type) => type switch
+    {
+        WebphoneEventTypes.Registered => typeof(AgentRegistered),
+        WebphoneEventTypes.Unregistered => typeof(AgentUnregistered),
+        WebphoneEventTypes.RegistrationFailed => typeof(AgentRegistrationFailed),
+        WebphoneEventTypes.IncomingCall => typeof(IncomingCallReceived),
+        WebphoneEventTypes.OutgoingCall => typeof(OutgoingCallStarted),
+        WebphoneEventTypes.CallAnswered => typeof(CallAnswered),
+        WebphoneEventTypes.CallHangup => typeof(CallHungUp),
+        WebphoneEventTypes.CallHold => typeof(CallHeld),
+        WebphoneEventTypes.CallUnhold => typeof(CallUnheld),
+        WebphoneEventTypes.CallMute => typeof(CallMuted),
+        WebphoneEventTypes.CallUnmute => typeof(CallUnmuted),
+        WebphoneEventTypes.Error => typeof(WebphoneErrorReported),
+        _ => typeof(WebphoneEventReceived),
+    };
+
     public static WebphoneEvent Create(EventEnvelope envelope, string tenantId, string agentId, DateTimeOffset receivedAt)
     {
         var payload = envelope.Payload;

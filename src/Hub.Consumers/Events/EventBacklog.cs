@@ -8,8 +8,9 @@ namespace Hub.Consumers.Events;
 /// The events the embedded default has acked but not yet fully consumed. Its bus is in memory: an acked event
 /// waits in this process until its consumers have written it, so an Api that acked faster than the store writes
 /// would grow memory without bound in a burst, and every event waiting there would be lost with the process.
-/// The Api takes a slot per delivery before publishing (<see cref="SlotsFor"/>) and each consuming endpoint gives
-/// its slot back once it is done with the message (or it has gone to the error queue); when no slot frees up in
+/// The Api takes a slot per delivery before publishing (<see cref="SlotsFor"/>: one per endpoint that consumes the
+/// message, as the endpoints registered themselves) and each of those endpoints gives its slot back once it is done
+/// with the message (or it has gone to the error queue); when no slot frees up in
 /// time the Api answers <c>bus_unavailable</c> and the relay keeps the event. On RabbitMQ the broker holds the
 /// backlog durably and pushes back itself, so nothing registers this.
 /// </summary>
@@ -26,6 +27,9 @@ public sealed class EventBacklog(int capacity)
     private int _available = capacity;
 
     public int Capacity { get; } = capacity;
+
+    /// <summary>Per endpoint that gives slots back, the message types its consumers take (set as the bus is configured).</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Type[]> _endpoints = new(StringComparer.Ordinal);
 
     /// <summary>Slots taken without a tenant: first come first served, no share (a test's or tool's direct use).</summary>
     public Task<bool> EnterAsync(int count, TimeSpan timeout) => EnterAsync(null, count, timeout);
@@ -199,10 +203,21 @@ public sealed class EventBacklog(int capacity)
     }
 
     /// <summary>
-    /// The in-process deliveries of an event of this webphone type: every event goes to <c>hub-events</c>; an
-    /// <c>incoming_call</c> also goes to <c>hub-screen-pop</c>, whose endpoint gives its own slot back.
+    /// The in-process deliveries of a bus message of this type: one per registered endpoint whose consumers take it
+    /// (today every event goes to <c>hub-events</c>, an <c>incoming_call</c> to <c>hub-screen-pop</c> too). Derived
+    /// from the consumers, so a new consumer of a message takes and gives back its own slot.
     /// </summary>
-    public static int SlotsFor(string type) => type == "incoming_call" ? 2 : 1;
+    public int SlotsFor(Type message) => _endpoints.Values.Count(consumed => consumed.Any(type => type.IsAssignableFrom(message)));
+
+    /// <summary>An endpoint that gives a slot back for each message it consumes, and the message types it consumes.</summary>
+    internal void Register(string endpoint, IEnumerable<Type> consumed) => _endpoints[endpoint] = [.. consumed];
+
+    /// <summary>The messages a consumer takes: <c>T</c> of each <c>IConsumer&lt;T&gt;</c>, and of <c>IConsumer&lt;Batch&lt;T&gt;&gt;</c>.</summary>
+    internal static IEnumerable<Type> ConsumedBy(Type consumer) =>
+        consumer.GetInterfaces()
+            .Where(contract => contract.IsGenericType && contract.GetGenericTypeDefinition() == typeof(IConsumer<>))
+            .Select(contract => contract.GetGenericArguments()[0])
+            .Select(message => message.IsGenericType && message.GetGenericTypeDefinition() == typeof(Batch<>) ? message.GetGenericArguments()[0] : message);
 
     /// <summary>On each consuming endpoint: a message's slot is given back once all its attempts are over.</summary>
     internal sealed class LeaveFilter(EventBacklog backlog) : IFilter<ConsumeContext>
@@ -227,13 +242,16 @@ public sealed class EventBacklog(int capacity)
 public static class EventBacklogConfiguration
 {
     /// <summary>
-    /// In the embedded default, gives each message's backlog slot back when the endpoint is done with it. Configure
-    /// it before the retries, so the slot comes back once, after the last attempt.
+    /// In the embedded default, counts this endpoint among those an event takes a slot for (by the messages
+    /// <typeparamref name="TConsumer"/> consumes), and gives each message's slot back when the endpoint is done with it.
+    /// Configure it before the retries, so the slot comes back once, after the last attempt.
     /// </summary>
-    public static void UseEventBacklog(this IReceiveEndpointConfigurator endpoint, IRegistrationContext context)
+    public static void UseEventBacklog<TConsumer>(this IReceiveEndpointConfigurator endpoint, IRegistrationContext context)
+        where TConsumer : class, IConsumer
     {
         if (context.GetService<EventBacklog>() is { } backlog)
         {
+            backlog.Register(endpoint.InputAddress.AbsolutePath, EventBacklog.ConsumedBy(typeof(TConsumer)));
             endpoint.UseFilter(new EventBacklog.LeaveFilter(backlog));
         }
     }

@@ -15,7 +15,7 @@ public sealed class WebphoneEventsConsumerDefinition : ConsumerDefinition<Webpho
     protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator,
         IConsumerConfigurator<WebphoneEventsConsumer> consumerConfigurator, IRegistrationContext context)
     {
-        endpointConfigurator.UseEventBacklog(context);
+        endpointConfigurator.UseEventBacklog<WebphoneEventsConsumer>(context);
         endpointConfigurator.UseEventBatches(consumerConfigurator, concurrencyLimit: 1);
     }
 }

@@ -14,7 +14,7 @@ public sealed class ScreenPopConsumerDefinition : ConsumerDefinition<ScreenPopCo
         // A pop may wait on an account's CRM: the same slots on both transports (the in-memory bus would give
         // 16), well above one account's share (Hub:ScreenPop:MaxConcurrentLookupsPerTenant).
         endpointConfigurator.ConcurrentMessageLimit = HubTransport.ConcurrentMessageLimit;
-        endpointConfigurator.UseEventBacklog(context);
+        endpointConfigurator.UseEventBacklog<ScreenPopConsumer>(context);
         endpointConfigurator.UseStoreRetry();
     }
 }
