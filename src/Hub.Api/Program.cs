@@ -1,3 +1,4 @@
+using Hub.Api.Agents;
 using Hub.Api.Auth;
 using Hub.Api.Demo;
 using Hub.Api.Infrastructure;

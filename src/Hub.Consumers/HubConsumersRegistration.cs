@@ -1,6 +1,6 @@
 using Hub.Consumers.CallLog;
 using Hub.Consumers.Telemetry;
-using Hub.Consumers.Events;
+using Hub.Consumers.WebphoneEvents;
 using Hub.Consumers.EventStream;
 using Hub.Consumers.ScreenPop;
 using Hub.Consumers.ScreenPop.CrmLookup;
@@ -44,7 +44,7 @@ public static class HubConsumersRegistration
     {
         bus.AddConsumer<WebphoneEventsConsumer, WebphoneEventsConsumerDefinition>();
         bus.AddConsumer<ScreenPopConsumer, ScreenPopConsumerDefinition>();
-        bus.AddWebhookConsumers();
+        bus.AddHubWebhookConsumers();
         return bus;
     }
 
@@ -55,14 +55,12 @@ public static class HubConsumersRegistration
     public static IServiceCollection AddHubConsumerServices(this IServiceCollection services)
     {
         services.AddSingleton<ConsumerMetrics>();
-        services.AddCrmLookupHttpClient();
-        services.AddSingleton<CrmLookupClient>();
-        services.AddSingleton<CrmLookupService>();
+        services.AddHubCrmLookup();
         services.AddHostedService<CallSweeper>();
         services.AddSingleton<CallLogWriter>();
         services.AddSingleton<EventStreamWriter>();
         services.AddSingleton<WebhookFanOutWriter>();
-        services.AddWebhookServices();
+        services.AddHubWebhookServices();
         return services;
     }
 }

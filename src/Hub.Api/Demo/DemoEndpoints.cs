@@ -93,7 +93,7 @@ internal static class DemoEndpoints
 
     private static Task<IResult> DialAsync(DemoDialRequest request, DemoTenant tenant, AgentConnections connections, CommandStore commands,
         TenantConfigReader configs, CancellationToken cancellationToken) =>
-        AgentEndpoints.SendAsync(DemoTenant.AgentId, "call", System.Text.Json.JsonSerializer.SerializeToElement(new { number = request.Number }),
+        CommandEndpoints.SendAsync(DemoTenant.AgentId, "call", System.Text.Json.JsonSerializer.SerializeToElement(new { number = request.Number }),
             new WorkingAccount(tenant.TenantId, tenant.TenantId), connections, commands, configs, cancellationToken);
 
     private static string? NextPort(string url) =>

@@ -7,12 +7,13 @@ using Hub.Api.Commands;
 using Hub.Api.Config;
 using Hub.Api.Contacts;
 using Hub.Api.Dashboard;
-using Hub.Api.Events;
+using Hub.Api.EventStream;
 using Hub.Api.Ingest;
 using Hub.Api.Pages;
 using Hub.Api.Privacy;
 using Hub.Api.RateLimits;
 using Hub.Api.Sessions;
+using Hub.Api.SigningKeys;
 using Hub.Api.Tenants;
 using Hub.Api.Webhooks;
 using Hub.Store;
@@ -43,43 +44,6 @@ internal static class HubApiExtensions
         return services;
     }
 
-    public static IServiceCollection AddHubAuthentication(this IServiceCollection services)
-    {
-        services.AddHubSigningKeys();
-        services.AddSingleton<CredentialLookup>();
-        services.AddAuthentication(HubClaims.Scheme)
-            .AddScheme<AuthenticationSchemeOptions, HubAuthenticationHandler>(HubClaims.Scheme, null);
-        services.AddAuthorizationBuilder().AddHubPolicies();
-        services.AddSingleton<TenantBootstrap>();
-        services.AddHostedService(provider => provider.GetRequiredService<TenantBootstrap>());
-        services.AddSingleton<EmbedTokenKeyStore>();
-        services.AddSingleton<HubSigningKey>();
-        services.AddSingleton<HubTokenKeyLookup>();
-        services.AddSingleton<EmbedTokenValidator>();
-        return services;
-    }
-
-    public static IServiceCollection AddHubAgents(this IServiceCollection services)
-    {
-        services.AddSignalR(options =>
-            {
-                // Room for a PublishBatch; each envelope is still held to 32 KiB by the validator.
-                options.MaximumReceiveMessageSize = 1024 * 1024;
-            })
-            .AddJsonProtocol(options => HubJson.Configure(options.PayloadSerializerOptions));
-        services.AddSingleton<AgentConnections>();
-        services.AddSingleton<Telemetry.HubApiMetrics>();
-        services.AddHostedService<NodeHeartbeat>();
-        services.AddSingleton<ConfirmedPublisher>();
-        services.AddSingleton<IngestQueue>();
-        services.AddHostedService(provider => provider.GetRequiredService<IngestQueue>());
-        services.AddSingleton<EventIngestor>();
-        services.AddScoped<CommandStore>();
-        services.AddSingleton<ContactPicks>();
-        services.AddSingleton<StreamSlots>();
-        return services;
-    }
-
     /// <summary>The Api's own endpoints: the agent hub, the REST API and OpenAPI document, the pages.</summary>
     public static WebApplication MapHubApi(this WebApplication app)
     {
@@ -90,6 +54,7 @@ internal static class HubApiExtensions
         app.MapSessionEndpoints();
         app.MapSigningKeyEndpoints();
         app.MapAgentEndpoints();
+        app.MapCommandEndpoints();
         app.MapContactEndpoints();
         app.MapConfigEndpoints();
         app.MapCallEndpoints();

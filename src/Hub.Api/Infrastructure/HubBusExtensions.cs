@@ -1,6 +1,6 @@
 using Hub.Api.Agents;
 using Hub.Consumers;
-using Hub.Consumers.Events;
+using Hub.Consumers.WebphoneEvents;
 using Hub.ServiceDefaults;
 using MassTransit;
 

@@ -5,7 +5,7 @@ using Dapper;
 using Hub.Api.Infrastructure;
 using Hub.Api.Telemetry;
 using Hub.Store;
-using Hub.Consumers.Events;
+using Hub.Consumers.WebphoneEvents;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Options;
 

@@ -2,7 +2,7 @@ using Hub.Api.SigningKeys;
 using Hub.Store.DataProtection;
 
 // In Infrastructure's namespace, next to the other Add…/Map… extensions HubApiExtensions calls.
-namespace Hub.Api.Infrastructure;
+namespace Hub.Api.SigningKeys;
 
 internal static class SigningKeysRegistration
 {

@@ -5,7 +5,7 @@ using Hub.Contracts;
 using Hub.Store;
 using Hub.Store.Config;
 using Hub.Store.Phones;
-using Hub.Consumers.Events;
+using Hub.Consumers.WebphoneEvents;
 
 namespace Hub.Consumers.CallLog;
 

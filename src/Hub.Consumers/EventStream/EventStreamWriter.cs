@@ -3,7 +3,7 @@ using System.Text.Json;
 using Dapper;
 using Hub.Contracts;
 using Hub.Store;
-using Hub.Consumers.Events;
+using Hub.Consumers.WebphoneEvents;
 
 namespace Hub.Consumers.EventStream;
 

@@ -1,4 +1,4 @@
-using Hub.Consumers.Events;
+using Hub.Consumers.WebphoneEvents;
 using Hub.ServiceDefaults;
 using MassTransit;
 

@@ -1,7 +1,7 @@
 using System.Data.Common;
 using Dapper;
 using Hub.Store;
-using Hub.Consumers.Events;
+using Hub.Consumers.WebphoneEvents;
 using Hub.Contracts;
 
 namespace Hub.Consumers.Webhooks;

@@ -6,7 +6,7 @@ namespace Hub.Consumers.Webhooks;
 internal static class WebhooksRegistration
 {
     /// <summary>The attempts (fan-out is part of the events consumer), and the dispatcher that schedules them: wherever the consumers run.</summary>
-    public static IBusRegistrationConfigurator AddWebhookConsumers(this IBusRegistrationConfigurator bus)
+    public static IBusRegistrationConfigurator AddHubWebhookConsumers(this IBusRegistrationConfigurator bus)
     {
         bus.AddConsumer<WebhookDeliveryConsumer, WebhookDeliveryConsumerDefinition>();
         bus.AddHostedService<WebhookDispatcher>();
@@ -19,7 +19,7 @@ internal static class WebhooksRegistration
     /// What both the consumers and the Api's webhook endpoints need. The secrets are encrypted with the hub's Data
     /// Protection, which the host registers first (<c>AddHubDataProtection</c>).
     /// </summary>
-    public static IServiceCollection AddWebhookServices(this IServiceCollection services)
+    public static IServiceCollection AddHubWebhookServices(this IServiceCollection services)
     {
         services.AddWebhookHttpClient();
         services.AddSingleton<WebhookSecrets>();

@@ -1,5 +1,5 @@
 using Hub.Contracts;
-using Hub.Consumers.Events;
+using Hub.Consumers.WebphoneEvents;
 
 namespace Hub.Tests.Events;
 

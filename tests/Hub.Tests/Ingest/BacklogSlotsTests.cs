@@ -1,6 +1,6 @@
 using System.Text.Json;
 using Hub.Api.Ingest;
-using Hub.Consumers.Events;
+using Hub.Consumers.WebphoneEvents;
 using Hub.Contracts;
 using Hub.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;

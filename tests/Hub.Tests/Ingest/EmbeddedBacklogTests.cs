@@ -1,6 +1,6 @@
 using Hub.Contracts;
 using Hub.Tests.Support;
-using Hub.Consumers.Events;
+using Hub.Consumers.WebphoneEvents;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.DependencyInjection;
 using static Hub.Tests.Support.HubScenario;

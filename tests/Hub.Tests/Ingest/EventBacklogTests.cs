@@ -1,4 +1,4 @@
-using Hub.Consumers.Events;
+using Hub.Consumers.WebphoneEvents;
 
 namespace Hub.Tests.Ingest;
 

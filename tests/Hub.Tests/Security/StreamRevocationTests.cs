@@ -3,7 +3,7 @@ using System.Net;
 using System.Net.Http.Json;
 using Dapper;
 using Hub.Api.Auth;
-using Hub.Api.Events;
+using Hub.Api.EventStream;
 using Hub.Api.Infrastructure;
 using Hub.Store;
 using Hub.Tests.EventStream;

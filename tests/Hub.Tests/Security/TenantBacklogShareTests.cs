@@ -99,7 +99,7 @@ public sealed class TenantBacklogShareTests : IAsyncLifetime
             await agentA.InvokeAsync("Publish", Envelope("call_hold", Call($"call-{i}"), first[^1]));
         }
 
-        var backlog = _factory.Services.GetRequiredService<Hub.Consumers.Events.EventBacklog>();
+        var backlog = _factory.Services.GetRequiredService<Hub.Consumers.WebphoneEvents.EventBacklog>();
         Assert.Equal(Capacity / 2, backlog.HeldBy(TenantOf(agentA)));
 
         _gate.Open();

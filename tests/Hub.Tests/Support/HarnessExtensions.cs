@@ -1,4 +1,4 @@
-using Hub.Consumers.Events;
+using Hub.Consumers.WebphoneEvents;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Hub.Tests.Support;

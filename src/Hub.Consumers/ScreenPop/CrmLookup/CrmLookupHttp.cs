@@ -5,13 +5,15 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Hub.Consumers.ScreenPop.CrmLookup;
 
 /// <summary>
-/// The client CRM lookups are made with: the same outbound policy as webhooks (<see cref="OutboundHttp"/>),
-/// since a tenant's config chooses the URL and the answer is shown to its agents.
+/// The screen-pop's CRM lookup and the client it is made with: the same outbound policy as webhooks
+/// (<see cref="OutboundHttp"/>), since a tenant's config chooses the URL and the answer is shown to its agents.
 /// </summary>
 internal static class CrmLookupHttp
 {
-    public static IServiceCollection AddCrmLookupHttpClient(this IServiceCollection services)
+    public static IServiceCollection AddHubCrmLookup(this IServiceCollection services)
     {
+        services.AddSingleton<CrmLookupClient>();
+        services.AddSingleton<CrmLookupService>();
         services.AddOutboundHttpClient(CrmLookupClient.HttpClientName, client =>
             {
                 // A backstop only: each lookup is cut at its account's timeout_ms (at most 10 s).

@@ -9,7 +9,7 @@ using Hub.Store;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 
-namespace Hub.Api.Events;
+namespace Hub.Api.EventStream;
 
 /// <summary>
 /// <c>GET /api/v1/events/stream</c>: the working account's webphone events as server-sent events, each

@@ -2,7 +2,7 @@ using Hub.Contracts;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 
-namespace Hub.Consumers.Events;
+namespace Hub.Consumers.WebphoneEvents;
 
 /// <summary>
 /// The events the embedded default has acked but not yet fully consumed. Its bus is in memory: an acked event

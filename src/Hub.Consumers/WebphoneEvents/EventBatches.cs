@@ -1,7 +1,7 @@
 using Hub.Contracts;
 using MassTransit;
 
-namespace Hub.Consumers.Events;
+namespace Hub.Consumers.WebphoneEvents;
 
 /// <summary>
 /// How the store-writing consumers take webphone events: in batches, one transaction per batch instead of

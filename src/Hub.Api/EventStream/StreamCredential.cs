@@ -3,7 +3,7 @@ using Dapper;
 using Hub.Api.Auth;
 using Hub.Store;
 
-namespace Hub.Api.Events;
+namespace Hub.Api.EventStream;
 
 /// <summary>
 /// The credential a long-lived response was opened with: an API key or a session, by its store id. Authentication

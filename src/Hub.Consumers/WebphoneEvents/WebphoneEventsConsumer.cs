@@ -7,7 +7,7 @@ using Hub.Consumers.EventStream;
 using Hub.Consumers.Webhooks;
 using MassTransit;
 
-namespace Hub.Consumers.Events;
+namespace Hub.Consumers.WebphoneEvents;
 
 /// <summary>
 /// Every webphone event's effects in the store, a batch of events in one transaction: the call log, the

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 
-namespace Hub.Api.Events;
+namespace Hub.Api.EventStream;
 
 /// <summary>
 /// The open event streams of this Api node per credential, in memory: each stream polls the store for as long as it

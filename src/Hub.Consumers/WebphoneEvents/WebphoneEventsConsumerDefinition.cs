@@ -1,6 +1,6 @@
 using MassTransit;
 
-namespace Hub.Consumers.Events;
+namespace Hub.Consumers.WebphoneEvents;
 
 public sealed class WebphoneEventsConsumerDefinition : ConsumerDefinition<WebphoneEventsConsumer>
 {
