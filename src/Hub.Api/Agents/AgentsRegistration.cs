@@ -21,6 +21,7 @@ internal static class AgentsRegistration
         services.AddSingleton<HubApiMetrics>();
         services.AddHostedService<NodeHeartbeat>();
         services.AddSingleton<ConfirmedPublisher>();
+        services.AddSingleton<EventIdClaims>();
         services.AddSingleton<IngestQueue>();
         services.AddHostedService(provider => provider.GetRequiredService<IngestQueue>());
         services.AddSingleton<EventIngestor>();

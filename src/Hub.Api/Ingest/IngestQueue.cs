@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Threading.Channels;
-using System.Data.Common;
-using Dapper;
 using Hub.Api.Infrastructure;
 using Hub.Api.Telemetry;
 using Hub.Store;
@@ -15,19 +13,15 @@ namespace Hub.Api.Ingest;
 /// Writes the relay events of every connection on this node in groups. The <c>Publish</c> calls that
 /// arrive while a group is being written wait together for the next one, so a hundred agents publishing
 /// at once cost one insert and one commit instead of a hundred of each; an idle hub takes a single event
-/// at once. A group claims its event ids by inserting them in a transaction that stays open until the
-/// broker confirmed their publishes: an id already there, or claimed by a concurrent call (another group,
-/// another Api node, which waits for that commit), is a <c>duplicate</c> and is not published; an event is
-/// acked only after its confirmed publish, and an id whose publish failed is not remembered, so the relay's
-/// resend is accepted and published again (consumers are idempotent on the id). A crash before the commit
-/// remembers nothing. While the database cannot be reached, groups are published without claiming their ids
-/// (API.md: the store is not needed to accept an event while the broker is up); a resend is then accepted
-/// again, and still has one effect. The queue holds at most one call per SignalR invocation in flight, so it
-/// is bounded by the connections.
+/// at once. A group claims its event ids (<see cref="EventIdClaims"/>): an id that is not new is a
+/// <c>duplicate</c> and is not published; an event is acked only after its confirmed publish, and an id whose
+/// publish failed is not remembered, so the relay's resend is accepted and published again (consumers are
+/// idempotent on the id). A crash before the claim's commit remembers nothing. The queue holds at most one call
+/// per SignalR invocation in flight, so it is bounded by the connections.
 /// </summary>
 /// <remarks>In the embedded default each event also waits for room in the in-process <see cref="EventBacklog"/>.</remarks>
-public sealed class IngestQueue(HubDatabase database, ConfirmedPublisher publisher, IOptions<HubSettings> settings, TimeProvider clock,
-    HubApiMetrics metrics, StoreMetrics storeMetrics, ILogger<IngestQueue> logger, EventBacklog? backlog = null)
+public sealed class IngestQueue(EventIdClaims claims, ConfirmedPublisher publisher, IOptions<HubSettings> settings, TimeProvider clock,
+    HubApiMetrics metrics, ILogger<IngestQueue> logger, EventBacklog? backlog = null)
     : BackgroundService
 {
     /// <summary>Groups are cut at about this many events: one insert each.</summary>
@@ -137,7 +131,10 @@ public sealed class IngestQueue(HubDatabase database, ConfirmedPublisher publish
         try
         {
             var receivedAt = clock.GetUtcNow();
-            await using var claim = await ClaimOrSkipAsync(group, candidates, receivedAt.ToUnixTimeMilliseconds());
+            var ids = Enumerable.Range(0, group.Count)
+                .SelectMany(g => candidates[g].Select(i => (group[g].TenantId, group[g].Envelopes[i].EventId)))
+                .ToList();
+            await using var claim = await claims.ClaimAsync(ids, receivedAt.ToUnixTimeMilliseconds());
             var claimed = claim.Claimed;
 
             var publishes = new List<Task>[group.Count];
@@ -176,7 +173,9 @@ public sealed class IngestQueue(HubDatabase database, ConfirmedPublisher publish
             }
 
             // An event is remembered only once it is on the bus: the relay's resend of one that is not is accepted again.
-            await CommitAsync(claim, unpublished);
+            await claim.CommitAsync(unpublished.SelectMany(pending => pending.Acks
+                .Where(ack => ack.Status == PublishAck.Accepted)
+                .Select(ack => (pending.TenantId, Guid.Parse(ack.EventId!)))));
             foreach (var pending in published)
             {
                 pending.Done.TrySetResult(pending.Acks);
@@ -214,121 +213,6 @@ public sealed class IngestQueue(HubDatabase database, ConfirmedPublisher publish
             // Not on the bus, so no endpoint will ever give this event's slots back.
             backlog?.Leave(tenantId, slots);
             throw;
-        }
-    }
-
-    /// <summary>
-    /// Claims the group's candidate ids in an open transaction; when the database cannot be reached, takes them all
-    /// as new, unremembered.
-    /// </summary>
-    private async Task<Claim> ClaimOrSkipAsync(List<Pending> group, List<int>[] candidates, long receivedAt)
-    {
-        DbConnection? connection = null;
-        DbTransaction? transaction = null;
-        try
-        {
-            connection = await database.OpenAsync(CancellationToken.None);
-            transaction = await connection.BeginTransactionAsync(CancellationToken.None);
-            return new Claim(connection, transaction, await ClaimAsync(connection, transaction, group, candidates, receivedAt));
-        }
-        catch (Exception exception) when (HubDatabase.IsUnavailable(exception))
-        {
-            storeMetrics.Error(exception);
-            logger.LogWarning("The database is unavailable ({Error}); publishing {Count} events without remembering their ids",
-                exception.Message, candidates.Sum(c => c.Count));
-            await DisposeQuietlyAsync(transaction, connection);
-            var all = Enumerable.Range(0, group.Count).SelectMany(g => candidates[g].Select(i => (group[g].TenantId, group[g].Envelopes[i].EventId)));
-            return new Claim(null, null, [.. all]);
-        }
-        catch
-        {
-            await DisposeQuietlyAsync(transaction, connection);
-            throw;
-        }
-    }
-
-    private static async Task DisposeQuietlyAsync(DbTransaction? transaction, DbConnection? connection)
-    {
-        try
-        {
-            if (transaction is not null)
-            {
-                await transaction.DisposeAsync();
-            }
-        }
-        catch (Exception exception) when (HubDatabase.IsUnavailable(exception))
-        {
-            // A broken connection's rollback cannot reach the server either; the server drops the transaction itself.
-        }
-
-        if (connection is not null)
-        {
-            await connection.DisposeAsync();
-        }
-    }
-
-    /// <summary>
-    /// Forgets the ids whose publish failed and commits. The published events are on the bus whatever happens here,
-    /// so a database lost now is no reason to withhold their acks: their ids are just not remembered.
-    /// </summary>
-    private async Task CommitAsync(Claim claim, List<Pending> unpublished)
-    {
-        if (claim is not { Connection: { } connection, Transaction: { } transaction })
-        {
-            return;
-        }
-
-        try
-        {
-            await ForgetAsync(connection, transaction, unpublished);
-            await transaction.CommitAsync(CancellationToken.None);
-        }
-        catch (Exception exception) when (HubDatabase.IsUnavailable(exception))
-        {
-            storeMetrics.Error(exception);
-            logger.LogWarning("The database became unavailable before a group's ids were committed ({Error}); they are not remembered",
-                exception.Message);
-        }
-    }
-
-    /// <summary>A group's claimed ids, and the open transaction that keeps them (none when the database was unavailable).</summary>
-    private sealed record Claim(DbConnection? Connection, DbTransaction? Transaction, HashSet<(string TenantId, Guid EventId)> Claimed)
-        : IAsyncDisposable
-    {
-        public async ValueTask DisposeAsync() => await DisposeQuietlyAsync(Transaction, Connection);
-    }
-
-    /// <summary>
-    /// Inserts the ids, inside the group's transaction, and returns those that were new. A concurrent call with
-    /// the same id (another group, another node) waits on the uncommitted row and then finds it: exactly one is accepted.
-    /// </summary>
-    private async Task<HashSet<(string TenantId, Guid EventId)>> ClaimAsync(DbConnection connection, DbTransaction transaction,
-        List<Pending> group, List<int>[] candidates, long receivedAt)
-    {
-        var rows = Enumerable.Range(0, group.Count)
-            .SelectMany(g => candidates[g].Select(i => (group[g].TenantId, EventId: group[g].Envelopes[i].EventId.ToString())))
-            .ToList();
-        var claimed = new HashSet<(string TenantId, Guid EventId)>();
-        foreach (var chunk in rows.Chunk(MaxGroupEvents))
-        {
-            var (values, parameters) = SqlRows.Of(database.Dialect, chunk, ["text", "text", "bigint"], row => [row.TenantId, row.EventId, receivedAt]);
-            var inserted = await connection.QueryAsync<(string TenantId, string EventId)>(new CommandDefinition(
-                $"INSERT INTO ingested_events (tenant_id, event_id, received_at) {values} ON CONFLICT (tenant_id, event_id) DO NOTHING RETURNING tenant_id, event_id",
-                parameters, transaction));
-            claimed.UnionWith(inserted.Select(row => (row.TenantId, Guid.Parse(row.EventId))));
-        }
-
-        return claimed;
-    }
-
-    private async Task ForgetAsync(DbConnection connection, DbTransaction transaction, List<Pending> unpublished)
-    {
-        foreach (var pending in unpublished)
-        {
-            var ids = pending.Acks.Where(ack => ack.Status == PublishAck.Accepted).Select(ack => ack.EventId!).ToList();
-            await connection.ExecuteAsync(new CommandDefinition(
-                $"DELETE FROM ingested_events WHERE tenant_id = @TenantId AND event_id {database.InList("ids")}",
-                new { pending.TenantId, ids }, transaction));
         }
     }
 
