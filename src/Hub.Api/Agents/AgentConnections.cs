@@ -1,23 +1,19 @@
 using System.Collections.Concurrent;
-using Dapper;
 using Hub.Store;
 using Microsoft.AspNetCore.SignalR;
-using Microsoft.Extensions.Options;
 
 namespace Hub.Api.Agents;
 
 /// <summary>
-/// The agent connections this node holds, in memory (to close a session's connections) and in the store
-/// (presence across nodes). A node's rows count only while its heartbeat is fresh, so a node that died
-/// without cleaning up stops showing its agents online within <see cref="NodeTimeout"/>.
+/// The agent connections this node holds, in memory (to close a session's connections), each recorded in the
+/// store's presence across nodes (<see cref="AgentPresence"/>).
 /// Each local connection also holds one timer that closes it when its session expires (disposed on
 /// disconnect), so an expired session's connections end at expiry, not at their next request.
 /// </summary>
-public sealed class AgentConnections(HubDatabase database, IOptions<HubSettings> options, IHubContext<AgentHub, IAgentClient> hub,
-    TimeProvider clock, ILogger<AgentConnections> logger)
+public sealed class AgentConnections(AgentPresence presence, IHubContext<AgentHub, IAgentClient> hub, TimeProvider clock,
+    ILogger<AgentConnections> logger)
 {
-    public static readonly TimeSpan HeartbeatInterval = TimeSpan.FromSeconds(10);
-    public static readonly TimeSpan NodeTimeout = TimeSpan.FromSeconds(35);
+    public static readonly TimeSpan HeartbeatInterval = AgentPresence.HeartbeatInterval;
 
     /// <summary>The longest due time a timer takes; a later expiry is re-armed when this one fires.</summary>
     private static readonly TimeSpan MaxTimerDue = TimeSpan.FromDays(30);
@@ -30,8 +26,6 @@ public sealed class AgentConnections(HubDatabase database, IOptions<HubSettings>
     /// <summary>Epoch ms up to which revoked sessions were looked for; 0 before the first look.</summary>
     private long _revocationsCheckedAt;
 
-    public string NodeId { get; } = string.IsNullOrWhiteSpace(options.Value.NodeId) ? Guid.NewGuid().ToString("N") : options.Value.NodeId;
-
     public int LocalCount => _local.Count;
 
     /// <summary>
@@ -43,29 +37,9 @@ public sealed class AgentConnections(HubDatabase database, IOptions<HubSettings>
     public async Task<bool> AddAsync(HubCallerContext context, string tenantId, string agentId, string sessionId, DateTimeOffset sessionExpiresAt)
     {
         var connectionId = context.ConnectionId;
-        await using (var connection = await database.OpenAsync(CancellationToken.None))
+        if (!await presence.AddAsync(connectionId, tenantId, agentId, sessionId))
         {
-            await connection.ExecuteAsync(
-                """
-                INSERT INTO agent_connections (connection_id, node_id, tenant_id, agent_id, session_id, connected_at)
-                VALUES (@connectionId, @NodeId, @tenantId, @agentId, @sessionId, @now)
-                """, new { connectionId, NodeId, tenantId, agentId, sessionId, now = clock.NowMs() });
-            var limit = options.Value.Limits.ConnectionsPerSession;
-            if (limit > 0)
-            {
-                // A dead node's rows do not count; this node's own count before its first heartbeat is written.
-                var held = await connection.ExecuteScalarAsync<long>(
-                    """
-                    SELECT count(*) FROM agent_connections c LEFT JOIN api_nodes n ON n.node_id = c.node_id
-                    WHERE c.tenant_id = @tenantId AND c.agent_id = @agentId AND c.session_id = @sessionId
-                      AND (c.node_id = @NodeId OR n.last_seen_at >= @cutoff)
-                    """, new { tenantId, agentId, sessionId, NodeId, cutoff = LiveCutoff() });
-                if (held > limit)
-                {
-                    await connection.ExecuteAsync("DELETE FROM agent_connections WHERE connection_id = @connectionId", new { connectionId });
-                    return false;
-                }
-            }
+            return false;
         }
 
         var local = new LocalConnection(context, sessionId, sessionExpiresAt);
@@ -81,8 +55,7 @@ public sealed class AgentConnections(HubDatabase database, IOptions<HubSettings>
             local.DisposeTimer();
         }
 
-        await using var connection = await database.OpenAsync(CancellationToken.None);
-        await connection.ExecuteAsync("DELETE FROM agent_connections WHERE connection_id = @connectionId", new { connectionId });
+        await presence.RemoveAsync(connectionId);
     }
 
     /// <summary>Tells this node's connections of a session that it ended, then closes them.</summary>
@@ -106,11 +79,7 @@ public sealed class AgentConnections(HubDatabase database, IOptions<HubSettings>
         var held = _local.Values.Select(local => local.SessionId).ToHashSet(StringComparer.Ordinal);
         if (held.Count > 0)
         {
-            await using var connection = await database.OpenAsync(cancellationToken);
-            var revoked = await connection.QueryAsync<string>(new CommandDefinition(
-                "SELECT id FROM sessions WHERE revoked_at IS NOT NULL AND revoked_at >= @since",
-                new { since }, cancellationToken: cancellationToken));
-            foreach (var sessionId in revoked.Where(held.Contains))
+            foreach (var sessionId in (await presence.RevokedSinceAsync(since, cancellationToken)).Where(held.Contains))
             {
                 await CloseSessionAsync(sessionId, "signed_out");
             }
@@ -223,44 +192,5 @@ public sealed class AgentConnections(HubDatabase database, IOptions<HubSettings>
 
             timer?.Dispose();
         }
-    }
-
-    public async Task<int> CountOnlineAsync(string tenantId, string agentId, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        return await connection.ExecuteScalarAsync<int>(new CommandDefinition(
-            """
-            SELECT count(*) FROM agent_connections c JOIN api_nodes n ON n.node_id = c.node_id
-            WHERE c.tenant_id = @tenantId AND c.agent_id = @agentId AND n.last_seen_at >= @cutoff
-            """, new { tenantId, agentId, cutoff = LiveCutoff() }, cancellationToken: cancellationToken));
-    }
-
-    public long LiveCutoff() => clock.GetUtcNow().Subtract(NodeTimeout).ToUnixTimeMilliseconds();
-
-    internal async Task HeartbeatAsync(bool starting, CancellationToken cancellationToken)
-    {
-        var now = clock.NowMs();
-        await using var connection = await database.OpenAsync(cancellationToken);
-        if (starting)
-        {
-            // A restarted node with a fixed id holds none of the connections its last life recorded.
-            await connection.ExecuteAsync(new CommandDefinition(
-                "DELETE FROM agent_connections WHERE node_id = @NodeId", new { NodeId }, cancellationToken: cancellationToken));
-        }
-
-        await connection.ExecuteAsync(new CommandDefinition(
-            """
-            INSERT INTO api_nodes (node_id, started_at, last_seen_at) VALUES (@NodeId, @now, @now)
-            ON CONFLICT (node_id) DO UPDATE SET last_seen_at = excluded.last_seen_at
-            """, new { NodeId, now }, cancellationToken: cancellationToken));
-    }
-
-    internal async Task LeaveAsync(CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await connection.ExecuteAsync(new CommandDefinition(
-            "DELETE FROM agent_connections WHERE node_id = @NodeId", new { NodeId }, cancellationToken: cancellationToken));
-        await connection.ExecuteAsync(new CommandDefinition(
-            "DELETE FROM api_nodes WHERE node_id = @NodeId", new { NodeId }, cancellationToken: cancellationToken));
     }
 }

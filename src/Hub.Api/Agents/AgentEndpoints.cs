@@ -21,11 +21,11 @@ internal static class AgentEndpoints
     }
 
     /// <summary>Agents known from their events or holding a live connection on any node.</summary>
-    private static async Task<IReadOnlyList<AgentResponse>> ListAsync(WorkingAccount account, HubDatabase database, AgentConnections connections,
+    private static async Task<IReadOnlyList<AgentResponse>> ListAsync(WorkingAccount account, HubDatabase database, AgentPresence presence,
         CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        var args = new { tenantId = account.TenantId, cutoff = connections.LiveCutoff() };
+        var args = new { tenantId = account.TenantId, cutoff = presence.LiveCutoff() };
         var states = (await connection.QueryAsync<AgentStateRow>(new CommandDefinition(
             "SELECT agent_id, registered, current_call_id, last_seen_at FROM agents WHERE tenant_id = @tenantId",
             args, cancellationToken: cancellationToken))).ToDictionary(row => row.AgentId, StringComparer.Ordinal);

@@ -17,6 +17,7 @@ internal static class AgentsRegistration
                 options.MaximumReceiveMessageSize = 1024 * 1024;
             })
             .AddJsonProtocol(options => HubJson.Configure(options.PayloadSerializerOptions));
+        services.AddSingleton<AgentPresence>();
         services.AddSingleton<AgentConnections>();
         services.AddSingleton<HubApiMetrics>();
         services.AddHostedService<NodeHeartbeat>();

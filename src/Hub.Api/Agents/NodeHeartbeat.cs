@@ -4,12 +4,12 @@ namespace Hub.Api.Agents;
 /// Keeps this node's presence rows alive, and removes them on a clean shutdown; at each beat also closes
 /// connections of sessions revoked elsewhere whose bus message did not arrive.
 /// </summary>
-internal sealed class NodeHeartbeat(AgentConnections connections, TimeProvider clock, ILogger<NodeHeartbeat> logger) : BackgroundService
+internal sealed class NodeHeartbeat(AgentPresence presence, AgentConnections connections, TimeProvider clock, ILogger<NodeHeartbeat> logger) : BackgroundService
 {
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
         // Before the server takes connections, so presence rows always have a live node.
-        await connections.HeartbeatAsync(starting: true, cancellationToken);
+        await presence.HeartbeatAsync(starting: true, cancellationToken);
         await base.StartAsync(cancellationToken);
     }
 
@@ -18,7 +18,7 @@ internal sealed class NodeHeartbeat(AgentConnections connections, TimeProvider c
         await base.StopAsync(cancellationToken);
         try
         {
-            await connections.LeaveAsync(cancellationToken);
+            await presence.LeaveAsync(cancellationToken);
         }
         catch (Exception exception)
         {
@@ -28,12 +28,12 @@ internal sealed class NodeHeartbeat(AgentConnections connections, TimeProvider c
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(AgentConnections.HeartbeatInterval, clock);
+        using var timer = new PeriodicTimer(AgentPresence.HeartbeatInterval, clock);
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
             try
             {
-                await connections.HeartbeatAsync(starting: false, stoppingToken);
+                await presence.HeartbeatAsync(starting: false, stoppingToken);
                 await connections.CloseRevokedSessionsAsync(stoppingToken);
             }
             catch (Exception exception) when (!stoppingToken.IsCancellationRequested)

@@ -23,7 +23,7 @@ internal static class CommandEndpoints
         dial.MapGet("/commands/{commandId}", GetCommandAsync);
     }
 
-    private static Task<IResult> DialAsync(string agentId, DialRequest request, WorkingAccount account, AgentConnections connections,
+    private static Task<IResult> DialAsync(string agentId, DialRequest request, WorkingAccount account, AgentPresence presence,
         CommandStore commands, TenantConfigReader configs, CancellationToken cancellationToken)
     {
         var payload = new Dictionary<string, object?> { ["number"] = request.Number };
@@ -32,15 +32,15 @@ internal static class CommandEndpoints
             payload["options"] = options;
         }
 
-        return SendAsync(agentId, "call", JsonSerializer.SerializeToElement(payload), account, connections, commands, configs, cancellationToken);
+        return SendAsync(agentId, "call", JsonSerializer.SerializeToElement(payload), account, presence, commands, configs, cancellationToken);
     }
 
-    private static Task<IResult> CommandAsync(string agentId, CommandRequest request, WorkingAccount account, AgentConnections connections,
+    private static Task<IResult> CommandAsync(string agentId, CommandRequest request, WorkingAccount account, AgentPresence presence,
         CommandStore commands, TenantConfigReader configs, CancellationToken cancellationToken) =>
-        SendAsync(agentId, request.Type, request.Payload ?? JsonSerializer.SerializeToElement(new { }), account, connections, commands, configs, cancellationToken);
+        SendAsync(agentId, request.Type, request.Payload ?? JsonSerializer.SerializeToElement(new { }), account, presence, commands, configs, cancellationToken);
 
     internal static async Task<IResult> SendAsync(string agentId, string? type, JsonElement payload, WorkingAccount account,
-        AgentConnections connections, CommandStore commands, TenantConfigReader configs, CancellationToken cancellationToken)
+        AgentPresence presence, CommandStore commands, TenantConfigReader configs, CancellationToken cancellationToken)
     {
         if (!Ids.IsAgentId(agentId))
         {
@@ -52,7 +52,7 @@ internal static class CommandEndpoints
             throw HubProblemException.BadRequest("invalid_command", problem);
         }
 
-        if (await connections.CountOnlineAsync(account.TenantId, agentId, cancellationToken) == 0)
+        if (await presence.CountOnlineAsync(account.TenantId, agentId, cancellationToken) == 0)
         {
             throw HubProblemException.Conflict("agent_offline", $"Agent {agentId} has no live connection to the hub.");
         }

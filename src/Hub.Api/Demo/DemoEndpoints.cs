@@ -91,10 +91,10 @@ internal static class DemoEndpoints
     private static Task<IReadOnlyList<Contact>> ContactsAsync(DemoTenant tenant, ContactDirectory directory, CancellationToken cancellationToken) =>
         directory.ListAsync(tenant.TenantId, cancellationToken);
 
-    private static Task<IResult> DialAsync(DemoDialRequest request, DemoTenant tenant, AgentConnections connections, CommandStore commands,
+    private static Task<IResult> DialAsync(DemoDialRequest request, DemoTenant tenant, AgentPresence presence, CommandStore commands,
         TenantConfigReader configs, CancellationToken cancellationToken) =>
         CommandEndpoints.SendAsync(DemoTenant.AgentId, "call", System.Text.Json.JsonSerializer.SerializeToElement(new { number = request.Number }),
-            new WorkingAccount(tenant.TenantId, tenant.TenantId), connections, commands, configs, cancellationToken);
+            new WorkingAccount(tenant.TenantId, tenant.TenantId), presence, commands, configs, cancellationToken);
 
     private static string? NextPort(string url) =>
         PortOf(url) is { } port and > 0 ? url.Replace($":{port}", $":{port + 1}", StringComparison.Ordinal) : null;

@@ -65,6 +65,7 @@ public sealed class CredentialCapTests : IAsyncLifetime
         var (tenantId, crm) = await CreateTenantAsync(_factory, "Acme");
         var token = await SignInAsync(_factory, crm, "agent-7");
         var connections = _factory.Services.GetRequiredService<AgentConnections>();
+        var presence = _factory.Services.GetRequiredService<AgentPresence>();
         var agents = new List<AgentConnection>();
         try
         {
@@ -81,7 +82,7 @@ public sealed class CredentialCapTests : IAsyncLifetime
             }
 
             // The refused connection left nothing behind: neither in presence nor among this node's connections.
-            Assert.Equal(20, await connections.CountOnlineAsync(tenantId, "agent-7", CancellationToken.None));
+            Assert.Equal(20, await presence.CountOnlineAsync(tenantId, "agent-7", CancellationToken.None));
             Assert.Equal(20, connections.LocalCount);
 
             // The limit is the session's: the same agent signed in again (another browser) connects.
@@ -91,7 +92,7 @@ public sealed class CredentialCapTests : IAsyncLifetime
             await agents[0].DisposeAsync();
             agents.RemoveAt(0);
             using var timeout = new CancellationTokenSource(Timeout);
-            while (await connections.CountOnlineAsync(tenantId, "agent-7", timeout.Token) > 20)
+            while (await presence.CountOnlineAsync(tenantId, "agent-7", timeout.Token) > 20)
             {
                 await Task.Delay(20, timeout.Token);
             }
