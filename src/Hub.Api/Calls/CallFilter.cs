@@ -44,15 +44,36 @@ internal sealed record CallFilter(
     public StringBuilder AppendWhere(StringBuilder sql)
     {
         sql.Append(" WHERE c.tenant_id = @TenantId");
-        if (From is not null) sql.Append(" AND c.started_at >= @From");
-        if (To is not null) sql.Append(" AND c.started_at < @To");
-        if (AgentId is not null) sql.Append(" AND c.agent_id = @AgentId");
-        if (Remote is not null) sql.Append(" AND c.remote_number = @Remote");
-        if (Direction is not null) sql.Append(" AND c.direction = @Direction");
-        if (Status is not null) sql.Append(" AND c.status = @Status");
+        if (From is not null)
+        {
+            sql.Append(" AND c.started_at >= @From");
+        }
+        if (To is not null)
+        {
+            sql.Append(" AND c.started_at < @To");
+        }
+        if (AgentId is not null)
+        {
+            sql.Append(" AND c.agent_id = @AgentId");
+        }
+        if (Remote is not null)
+        {
+            sql.Append(" AND c.remote_number = @Remote");
+        }
+        if (Direction is not null)
+        {
+            sql.Append(" AND c.direction = @Direction");
+        }
+        if (Status is not null)
+        {
+            sql.Append(" AND c.status = @Status");
+        }
         // p.tenant_id = … lets PostgreSQL turn the outer join into an inner one (COALESCE is not strict),
         // so it can start from the screen-pops' contact index.
-        if (Contact is not null) sql.Append(" AND p.tenant_id = @TenantId AND ").Append(ContactExpression).Append(" = @Contact");
+        if (Contact is not null)
+        {
+            sql.Append(" AND p.tenant_id = @TenantId AND ").Append(ContactExpression).Append(" = @Contact");
+        }
         return sql;
     }
 

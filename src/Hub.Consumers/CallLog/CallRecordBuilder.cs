@@ -257,16 +257,18 @@ public static class CallRecordBuilder
 
     private static int CompareAllColumns(CallEventRow a, CallEventRow b)
     {
+        // The first column that differs decides (compared lazily: the payload only on a tie of all else); every
+        // column takes part, so the order is total.
         var c = a.OccurredAt.CompareTo(b.OccurredAt);
-        if (c == 0) c = a.Seq.CompareTo(b.Seq);
-        if (c == 0) c = string.CompareOrdinal(a.EventId, b.EventId);
-        if (c == 0) c = a.ReceivedAt.CompareTo(b.ReceivedAt);
-        if (c == 0) c = string.CompareOrdinal(a.Type, b.Type);
-        if (c == 0) c = string.CompareOrdinal(a.AgentId, b.AgentId);
-        if (c == 0) c = string.CompareOrdinal(a.CallId, b.CallId);
-        if (c == 0) c = string.CompareOrdinal(a.Payload, b.Payload);
-        if (c == 0) c = string.CompareOrdinal(a.CampaignId, b.CampaignId);
-        if (c == 0) c = string.CompareOrdinal(a.LeadId, b.LeadId);
+        c = c != 0 ? c : a.Seq.CompareTo(b.Seq);
+        c = c != 0 ? c : string.CompareOrdinal(a.EventId, b.EventId);
+        c = c != 0 ? c : a.ReceivedAt.CompareTo(b.ReceivedAt);
+        c = c != 0 ? c : string.CompareOrdinal(a.Type, b.Type);
+        c = c != 0 ? c : string.CompareOrdinal(a.AgentId, b.AgentId);
+        c = c != 0 ? c : string.CompareOrdinal(a.CallId, b.CallId);
+        c = c != 0 ? c : string.CompareOrdinal(a.Payload, b.Payload);
+        c = c != 0 ? c : string.CompareOrdinal(a.CampaignId, b.CampaignId);
+        c = c != 0 ? c : string.CompareOrdinal(a.LeadId, b.LeadId);
         return c;
     }
 
