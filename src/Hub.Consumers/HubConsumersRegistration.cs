@@ -54,6 +54,7 @@ public static class HubConsumersRegistration
     /// </summary>
     public static IServiceCollection AddHubConsumerServices(this IServiceCollection services)
     {
+        services.AddMetrics();
         services.AddSingleton<ConsumerMetrics>();
         services.AddHubCrmLookup();
         services.AddHostedService<CallSweeper>();

@@ -42,6 +42,7 @@ public static class StoreServiceCollectionExtensions
             return HubDatabase.ForSqlite(string.IsNullOrWhiteSpace(sqlite) ? Path.Combine(options.DataDirectory, "hub.db") : sqlite);
         });
         services.AddSingleton<Migrator>();
+        services.AddMetrics();
         services.AddSingleton<StoreMetrics>();
         services.AddHostedService<MigrationHostedService>();
         services.AddSingleton<ContactDirectory>();

@@ -13,6 +13,7 @@ public sealed class ConsumerMetrics
     private readonly Histogram<double> _lag;
     private readonly Counter<long> _webhookAttempts;
     private readonly Histogram<double> _crmLookup;
+    private readonly UpDownCounter<long> _openCircuits;
 
     public ConsumerMetrics(IMeterFactory meters)
     {
@@ -27,7 +28,13 @@ public sealed class ConsumerMetrics
 
         _crmLookup = meters.Create(CrmLookupMeter).CreateHistogram<double>("hub.crm_lookup.duration", "s",
             "Screen-pop CRM lookups by outcome (found, not_found, timed_out, busy, circuit_open, failed, refused)");
+        _openCircuits = meters.Create(CrmLookupMeter).CreateUpDownCounter<long>("hub.crm_lookup.open_circuits", "{circuit}",
+            "Accounts' CRM lookup endpoints whose circuit breaker is open on this worker: pops go out without a lookup meanwhile");
     }
+
+    public void CircuitOpened() => _openCircuits.Add(1);
+
+    public void CircuitClosed() => _openCircuits.Add(-1);
 
     public void BatchWritten(IEnumerable<DateTimeOffset> receivedAt, DateTimeOffset now)
     {

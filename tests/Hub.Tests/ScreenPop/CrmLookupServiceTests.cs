@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
@@ -267,6 +268,28 @@ public sealed class CrmLookupServiceTests : IAsyncLifetime
     [Fact]
     public async Task Open_breaker_tries_again_after_30_s_and_closes_when_the_crm_answers()
     {
+        // The open-circuits gauge of this service provider's meters (other tests' providers have their own).
+        var meters = _services.GetRequiredService<IMeterFactory>();
+        var openCircuits = new List<long>();
+        using var listener = new MeterListener
+        {
+            InstrumentPublished = (instrument, listening) =>
+            {
+                if (instrument.Name == "hub.crm_lookup.open_circuits" && ReferenceEquals(instrument.Meter.Scope, meters))
+                {
+                    listening.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, _, _) =>
+        {
+            lock (openCircuits)
+            {
+                openCircuits.Add(value);
+            }
+        });
+        listener.Start();
+        _ = Lookup;
         _crm.Respond = FakeCrm.Status(500);
         for (var i = 0; i < CrmLookupService.BreakerMinimumThroughput; i++)
         {
@@ -281,6 +304,8 @@ public sealed class CrmLookupServiceTests : IAsyncLifetime
         Assert.Equal(CrmLookupStatus.Found, trial.Status);
         Assert.Equal(CrmLookupStatus.Found, after.Status);
         Assert.Equal(7, _crm.RequestCount);
+        // Opened once, closed once: the gauge went up and came back to 0.
+        Assert.Equal([1L, -1L], openCircuits);
     }
 
     [Fact]

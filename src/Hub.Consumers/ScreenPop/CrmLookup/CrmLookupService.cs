@@ -6,6 +6,7 @@ using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Polly;
+using Hub.Consumers.Telemetry;
 using Polly.CircuitBreaker;
 using Polly.Timeout;
 
@@ -76,6 +77,7 @@ public sealed class CrmLookupService : IDisposable
     private static readonly ResiliencePropertyKey<TimeSpan> TimeoutKey = new("hub.crm_lookup.timeout");
 
     private readonly CrmLookupClient _client;
+    private readonly ConsumerMetrics _metrics;
     private readonly TimeProvider _clock;
     private readonly ILogger<CrmLookupService> _logger;
     private readonly MemoryCache _cache = new(new MemoryCacheOptions { SizeLimit = CacheEntries });
@@ -90,9 +92,11 @@ public sealed class CrmLookupService : IDisposable
     // memory follows the accounts with pops under way.
     private readonly PartitionedRateLimiter<string> _waiting;
 
-    public CrmLookupService(CrmLookupClient client, IOptions<HubSettings> options, TimeProvider clock, ILogger<CrmLookupService> logger)
+    public CrmLookupService(CrmLookupClient client, IOptions<HubSettings> options, ConsumerMetrics metrics, TimeProvider clock,
+        ILogger<CrmLookupService> logger)
     {
         _client = client;
+        _metrics = metrics;
         _clock = clock;
         _logger = logger;
         _waiting = PartitionedRateLimiter.Create<string, string>(tenantId => RateLimitPartition.GetConcurrencyLimiter(tenantId,
@@ -230,12 +234,14 @@ public sealed class CrmLookupService : IDisposable
                     args.Outcome.Exception is { } exception && !(exception is OperationCanceledException && _stopping.IsCancellationRequested)),
                 OnOpened = args =>
                 {
+                    _metrics.CircuitOpened();
                     _logger.LogWarning("CRM lookup of {TenantId} at {Host} keeps failing: no lookups for {Seconds} s, unknown-caller pops meanwhile",
                         tenantId, endpoint.Authority, args.BreakDuration.TotalSeconds);
                     return ValueTask.CompletedTask;
                 },
                 OnClosed = _ =>
                 {
+                    _metrics.CircuitClosed();
                     _logger.LogInformation("CRM lookup of {TenantId} at {Host} answers again", tenantId, endpoint.Authority);
                     return ValueTask.CompletedTask;
                 },
