@@ -163,6 +163,28 @@ public sealed class ConfigTests : IDisposable
         Assert.Contains("Hub:DefaultCountryCode", refused.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("Hub:PublishTimeout", "00:00:00")]
+    [InlineData("Hub:EmbeddedBacklog", "0")]
+    [InlineData("Hub:SessionLifetime", "-00:01:00")]
+    [InlineData("Hub:RateLimits:PerKeyPerMinute", "-1")]
+    [InlineData("Hub:RateLimits:MaxBodyBytes", "10")]
+    [InlineData("Hub:Webhooks:AttemptTimeout", "00:00:00")]
+    [InlineData("Hub:Webhooks:RetrySchedule:0", "-00:00:05")]
+    [InlineData("Hub:Webhooks:MaxConcurrentPerHost", "0")]
+    [InlineData("Hub:Limits:StreamsPerCredential", "0")]
+    [InlineData("Hub:ScreenPop:MaxConcurrentLookupsPerTenant", "0")]
+    public void A_setting_out_of_range_stops_the_hub_at_start_naming_it(string setting, string value)
+    {
+        using var factory = new HubApiFactory(new HubTopology(Settings: new Dictionary<string, string> { [setting] = value }));
+
+        var refused = Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(() => factory.CreateClient());
+
+        // The message names the setting: its section path, and the property itself.
+        Assert.Contains(setting[..setting.LastIndexOf(':')].Replace(":0", ""), refused.Message, StringComparison.Ordinal);
+        Assert.Contains(setting.Split(':').Last(c => !int.TryParse(c, out _)), refused.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task A_region_code_as_the_global_default_country_reads_national_numbers_in_that_region()
     {
