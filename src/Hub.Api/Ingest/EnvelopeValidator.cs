@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Hub.Contracts;
 
 namespace Hub.Api.Ingest;
 
@@ -74,7 +75,9 @@ public static class EnvelopeValidator
             return $"invalid_event: {type} needs payload.call.uuid (a string of at most {MaxIdLength} characters)";
         }
 
-        if (type is "incoming_call" or "outgoing_call" && StringOf(call, "number") is null)
+        // Read as the bus message and the call record read it: a blank number is no number.
+        if (type is WebphoneEventTypes.IncomingCall or WebphoneEventTypes.OutgoingCall
+            && (StringOf(call, "number") is null || WebphonePayload.Read(payload).Number is null))
         {
             return $"invalid_event: {type} needs payload.call.number";
         }

@@ -30,6 +30,8 @@ public sealed class EnvelopeValidatorTests
     [InlineData("{" + Id + ",\"type\":\"Registered<script>\"}", "invalid_event: type must be 1 to 64 of a-z 0-9 _ . -")]
     [InlineData("{" + Id + ",\"type\":\"incoming_call\",\"payload\":{\"call\":{\"number\":\"0912\"}}}", "invalid_event: incoming_call needs payload.call.uuid (a string of at most 128 characters)")]
     [InlineData("{" + Id + ",\"type\":\"incoming_call\",\"payload\":{\"call\":{\"uuid\":\"u1\"}}}", "invalid_event: incoming_call needs payload.call.number")]
+    [InlineData("{" + Id + ",\"type\":\"incoming_call\",\"payload\":{\"call\":{\"uuid\":\"u1\",\"number\":\"   \"}}}", "invalid_event: incoming_call needs payload.call.number")]
+    [InlineData("{" + Id + ",\"type\":\"outgoing_call\",\"payload\":{\"call\":{\"uuid\":\"u1\",\"number\":\"\"}}}", "invalid_event: outgoing_call needs payload.call.number")]
     [InlineData("{" + Id + ",\"type\":\"call_answered\",\"payload\":{}}", "invalid_event: call_answered needs payload.call.uuid (a string of at most 128 characters)")]
     [InlineData("{" + Id + ",\"type\":\"call_hangup\",\"payload\":{\"call\":{\"uuid\":\"u1\"},\"billsec\":-3}}", "invalid_event: call_hangup needs payload.billsec, an integer >= 0")]
     [InlineData("{" + Id + ",\"type\":\"call_hangup\",\"payload\":{\"call\":{\"uuid\":\"u1\"},\"billsec\":\"42\"}}", "invalid_event: call_hangup needs payload.billsec, an integer >= 0")]
