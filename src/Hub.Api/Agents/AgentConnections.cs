@@ -100,7 +100,18 @@ public sealed class AgentConnections(AgentPresence presence, IHubContext<AgentHu
             logger.LogDebug(exception, "Could not tell {ConnectionId} its session ended", connectionId);
         }
 
-        local.Context.Abort();
+        // The push is written to the connection's transport, not yet sent: cut at once, the connection could drop it
+        // (seen under load), and the relay would not learn why it was closed. A moment's grace lets it go out first.
+        _ = AbortAfterGraceAsync(local.Context);
+    }
+
+    /// <summary>How long a closed session's connection may still send its <c>AuthRequired</c> push before it is cut.</summary>
+    private static readonly TimeSpan AbortGrace = TimeSpan.FromMilliseconds(250);
+
+    private static async Task AbortAfterGraceAsync(HubCallerContext context)
+    {
+        await Task.Delay(AbortGrace);
+        context.Abort();
     }
 
     private void ScheduleExpiry(LocalConnection local)
