@@ -201,7 +201,7 @@ public sealed class IngestQueue(EventIdClaims claims, ConfirmedPublisher publish
     {
         // Written by a group writer, not in the hub invocation: its span is made the invocation's child by hand, so the
         // bus (which propagates the current span) carries the relay's trace on to the workers and the screen-pop.
-        using var activity = HubApiMetrics.Activities.StartActivity("publish " + type, ActivityKind.Internal, caller ?? default);
+        using var activity = HubApiMetrics.Activities.StartActivity(HubApiMetrics.PublishSpanName(type), ActivityKind.Internal, caller ?? default);
         var started = Stopwatch.GetTimestamp();
         try
         {

@@ -18,6 +18,12 @@ public sealed class HubApiMetrics
     /// <summary>The Api node's own spans: an event put on the bus (child of the hub invocation that brought it), a screen-pop pushed.</summary>
     public static readonly ActivitySource Activities = new("Hub.Api");
 
+    /// <summary>Span names of an event's publish, made once: a type the hub does not know is <c>other</c>, as in the metrics.</summary>
+    private static readonly Dictionary<string, string> PublishSpanNames =
+        WebphoneEventTypes.Known.ToDictionary(type => type, type => "publish " + type, StringComparer.Ordinal);
+
+    public static string PublishSpanName(string type) => PublishSpanNames.GetValueOrDefault(type, "publish other");
+
     private readonly Counter<long> _events;
     private readonly Histogram<double> _publishDuration;
     private readonly Histogram<double> _screenPopLatency;
